@@ -1,0 +1,34 @@
+"""Transports, registered by name: ``transport.kind`` in an endpoint file picks one.
+
+Each entry builds the (inbound, outbound) pair of one endpoint from its
+``[transport]`` table. Adding a transport means adding a module and a line here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from exchange.config import Endpoint
+from exchange.errors import ConfigError
+
+from .base import InboundAdapter, OutboundAdapter
+from .local import LocalInbound, LocalOutbound, LocalSettings
+
+Factory = Callable[[Endpoint, Path], tuple[InboundAdapter, OutboundAdapter]]
+
+
+def _local(endpoint: Endpoint, data_dir: Path) -> tuple[InboundAdapter, OutboundAdapter]:
+    settings = LocalSettings(endpoint.name, endpoint.transport, data_dir)
+    return LocalInbound(settings), LocalOutbound(settings)
+
+
+TRANSPORTS: dict[str, Factory] = {"local": _local}
+
+
+def build(endpoint: Endpoint, data_dir: Path) -> tuple[InboundAdapter, OutboundAdapter]:
+    factory = TRANSPORTS.get(endpoint.transport_kind)
+    if factory is None:
+        raise ConfigError(endpoint.file, "transport.kind",
+                          f"unknown transport {endpoint.transport_kind!r}; known: {', '.join(sorted(TRANSPORTS))}")
+    return factory(endpoint, data_dir)

@@ -1,0 +1,63 @@
+"""The two small interfaces every transport implements.
+
+    InboundAdapter:  connect() / receive(max_count) -> [Inbound(message, acknowledgement)] / close()
+    OutboundAdapter: connect() / send(outgoing) / close()
+
+Both are context managers. ``receive`` never blocks for long: it returns what
+is waiting now (possibly nothing), so one engine loop can serve many
+endpoints. ``send`` returns only once the destination holds the document
+(rename done, broker confirmed); otherwise it raises ``TransportError``.
+Adapters translate their library's exceptions into ``TransportError`` naming
+the endpoint, and know nothing of the core beyond ``exchange.message``.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from exchange.message import Inbound, Outgoing
+
+
+class InboundAdapter(Protocol):
+    endpoint: str
+
+    def connect(self) -> None: ...
+
+    def receive(self, max_count: int) -> list[Inbound]: ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> "InboundAdapter": ...
+
+    def __exit__(self, *exc) -> None: ...
+
+
+class OutboundAdapter(Protocol):
+    endpoint: str
+
+    def connect(self) -> None: ...
+
+    def send(self, outgoing: Outgoing) -> None: ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> "OutboundAdapter": ...
+
+    def __exit__(self, *exc) -> None: ...
+
+
+class Lifecycle:
+    """connect/close as a context manager, for adapters to inherit."""
+
+    def connect(self) -> None:  # pragma: no cover - trivial default
+        pass
+
+    def close(self) -> None:  # pragma: no cover - trivial default
+        pass
+
+    def __enter__(self):
+        self.connect()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

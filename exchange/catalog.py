@@ -1,0 +1,215 @@
+"""The schema catalog: which document types exist, how to recognise them, how to check them.
+
+``schemas/catalog.toml`` ties each (root, namespace, business element) to a
+message type, its dialect, its XSD and the paths of its correlation keys, and
+names the XSLT maps between dialects. Everything is compiled once, when the
+catalog is loaded, so a broken schema or stylesheet stops the hub at start-up
+(and fails ``hub lint``) instead of failing the first document.
+
+Validation runs lxml on the hot path. Only a document that has already failed
+is handed to xmlschema, whose report is richer (every error, the element path,
+the expected content); lxml's own log is the fallback.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from lxml import etree
+
+from .envelope import Document, text_at, with_keys
+from .errors import ConfigError, ConversionError, Issue, InvalidDocument, UnknownType
+from .spec import load_toml
+
+SHAPES_WITH_TYPE_FIELD = ("signature", "package")
+
+
+@dataclass(frozen=True)
+class DocumentKind:
+    """One catalog entry: a message type in one dialect and one namespace form."""
+
+    type: str
+    dialect: str
+    root: str
+    namespace: str
+    body: str
+    xsd: Path
+    business_id: str  # path (relative to the business element) of the business number
+    keys: tuple[tuple[str, str], ...]  # (name, path) pairs of correlation keys
+
+    @property
+    def label(self) -> str:
+        return f"{self.type}/{self.dialect}"
+
+
+@dataclass(frozen=True)
+class MapSpec:
+    name: str
+    xsl: Path
+    source: tuple[str, str]  # (type, dialect)
+    target: tuple[str, str]
+
+
+class _Validator:
+    """One compiled XSD: lxml always, xmlschema on demand for failed documents."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        try:
+            self.schema = etree.XMLSchema(etree.parse(str(path)))
+        except (etree.XMLSchemaParseError, etree.XMLSyntaxError, OSError) as exc:
+            raise ConfigError(str(path), "-", f"the schema does not compile: {exc}") from exc
+        self._rich = None
+        self._lock = threading.Lock()
+
+    def _rich_schema(self):
+        with self._lock:
+            if self._rich is None:
+                import xmlschema  # imported here: it is slow to load and only failures need it
+
+                self._rich = xmlschema.XMLSchema10(str(self.path))
+            return self._rich
+
+    def issues(self, tree: etree._ElementTree, file: str | None) -> list[Issue]:
+        if self.schema.validate(tree):
+            return []
+        fallback = [
+            Issue(entry.message, line=entry.line or None, path=entry.path or None, file=file)
+            for entry in self.schema.error_log
+        ]
+        try:
+            rich = [
+                Issue(error.reason or error.message, line=error.sourceline, path=error.path, file=file)
+                for error in self._rich_schema().iter_errors(tree)
+            ]
+        except Exception:  # noqa: BLE001 - the richer report is a bonus, lxml's stands on its own
+            rich = []
+        return rich or fallback
+
+
+class Catalog:
+    def __init__(self, kinds: list[DocumentKind], maps: dict[str, MapSpec], source: str):
+        self.kinds = kinds
+        self.maps = maps
+        self.source = source
+        self._by_shape = {(k.root, k.namespace, k.body): k for k in kinds}
+        self._validators: dict[Path, _Validator] = {}
+        for kind in kinds:
+            if kind.xsd not in self._validators:
+                self._validators[kind.xsd] = _Validator(kind.xsd)
+        self._transforms: dict[str, etree.XSLT] = {}
+        for spec in maps.values():
+            try:
+                self._transforms[spec.name] = etree.XSLT(etree.parse(str(spec.xsl)))
+            except (etree.XSLTParseError, etree.XMLSyntaxError, OSError) as exc:
+                raise ConfigError(str(spec.xsl), "-", f"the stylesheet does not compile: {exc}") from exc
+
+    # -- recognising ---------------------------------------------------------
+
+    def types(self) -> set[str]:
+        return {kind.type for kind in self.kinds}
+
+    def kinds_of(self, type_: str, dialect: str | None = None) -> list[DocumentKind]:
+        return [k for k in self.kinds if k.type == type_ and (dialect is None or k.dialect == dialect)]
+
+    def identify(self, document: Document) -> tuple[DocumentKind, Document]:
+        """The catalog entry of a document, and the document with its correlation keys read."""
+        business = document.business
+        root = document.tree.getroot()
+        kind = self._by_shape.get((business.root, business.namespace, business.body))
+        if kind is None:
+            where = f"{{{business.namespace}}}" if business.namespace else ""
+            raise UnknownType(
+                f"unknown document type {business.message_type!r}: the catalog has no entry for root "
+                f"{where}{business.root} with business element {business.body}",
+                [Issue(f"unknown document type {business.message_type!r} "
+                       f"(root {where}{business.root}, business element {business.body})",
+                       line=root.sourceline, path=f"/{business.root}")],
+            )
+        if business.shape in SHAPES_WITH_TYPE_FIELD and business.message_type != kind.type:
+            raise UnknownType(
+                f"the envelope says message_type {business.message_type!r} but the business element "
+                f"{business.body} is a {kind.type}",
+                [Issue(f"message_type {business.message_type!r} does not match business element "
+                       f"{business.body} ({kind.type})", path="EnvelopInfo/message_type")],
+            )
+        keys = {name: text_at(document.body, path) for name, path in kind.keys}
+        business_id = text_at(document.body, kind.business_id) if kind.business_id else ""
+        return kind, with_keys(document, {k: v for k, v in keys.items() if v}, business_id)
+
+    # -- checking ------------------------------------------------------------
+
+    def validate(self, kind: DocumentKind, document: Document, file: str | None = None) -> None:
+        issues = self._validators[kind.xsd].issues(document.tree, file)
+        if issues:
+            raise InvalidDocument(
+                f"{len(issues)} schema error(s) against {kind.label}: {issues[0]}", issues
+            )
+
+    # -- converting ----------------------------------------------------------
+
+    def convert(self, map_name: str, document: Document) -> etree._ElementTree:
+        """Apply a map. The caller validates the output as a document of the map's target."""
+        try:
+            result = self._transforms[map_name](document.tree)
+        except etree.XSLTApplyError as exc:
+            raise ConversionError(f"map {map_name} failed: {exc}") from exc
+        if result.getroot() is None:
+            raise ConversionError(f"map {map_name} produced no document")
+        return result
+
+
+def load(catalog_file: Path) -> Catalog:
+    """Load ``catalog.toml``; paths in it are relative to its own folder."""
+    top = load_toml(catalog_file)
+    base = catalog_file.parent
+    kinds: list[DocumentKind] = []
+    seen: dict[tuple[str, str, str], str] = {}
+    for entry in top.tables("document"):
+        xsd = base / entry.str("xsd")
+        if not xsd.is_file():
+            raise entry.error("xsd", f"no such file: {xsd}")
+        keys_table = entry.table("keys")
+        keys = tuple((name, keys_table.str(name)) for name in keys_table.data)
+        kind = DocumentKind(
+            type=entry.str("type"),
+            dialect=entry.str("dialect"),
+            root=entry.str("root"),
+            namespace=entry.str("namespace", ""),
+            body=entry.str("body"),
+            xsd=xsd,
+            business_id=entry.str("business_id", ""),
+            keys=keys,
+        )
+        entry.done()
+        shape = (kind.root, kind.namespace, kind.body)
+        if shape in seen:
+            raise entry.error("body", f"root {kind.root} / namespace {kind.namespace!r} / body {kind.body} "
+                                      f"is already catalogued as {seen[shape]}")
+        seen[shape] = kind.label
+        kinds.append(kind)
+    labels = {(k.type, k.dialect) for k in kinds}
+    maps: dict[str, MapSpec] = {}
+    for entry in top.tables("map"):
+        name = entry.str("name")
+        source, target = entry.table("from", required=True), entry.table("to", required=True)
+        spec = MapSpec(
+            name=name,
+            xsl=base / entry.str("xsl"),
+            source=(source.str("type"), source.str("dialect")),
+            target=(target.str("type"), target.str("dialect")),
+        )
+        for table, pair in ((source, spec.source), (target, spec.target)):
+            table.done()
+            if pair not in labels:
+                raise table.error("type", f"{pair[0]}/{pair[1]} is not in the catalog")
+        entry.done()
+        if not spec.xsl.is_file():
+            raise entry.error("xsl", f"no such file: {spec.xsl}")
+        if name in maps:
+            raise entry.error("name", f"map {name} is defined twice")
+        maps[name] = spec
+    top.done()
+    return Catalog(kinds, maps, str(catalog_file))

@@ -1,0 +1,131 @@
+"""The hub's settings and its endpoints, read from ``config/``.
+
+``hub.toml`` holds the hub's own settings; ``endpoints/*.toml`` holds one file
+per party (the file name is the endpoint's name). Paths are relative to the
+file that names them. Reading config does no I/O beyond reading these files:
+``hub lint`` relies on that.
+
+Transport settings are kept as a ``Table`` here and given meaning by the
+adapter registered under ``transport.kind``; the core does not know them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import ConfigError
+from .parsing import Limits
+from .spec import Table, load_toml
+
+_ENDPOINT_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One party's connection to the hub and what it may do."""
+
+    name: str
+    file: str
+    party: str  # enterprise | customs | zone | agency
+    description: str
+    contact: str
+    dialect: str
+    ids: tuple[str, ...]  # sender ids it may use (and receiver ids that reach it)
+    may_send: tuple[str, ...]
+    may_receive: tuple[str, ...]
+    transport_kind: str
+    transport: Table = field(compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Settings:
+    file: str
+    data_dir: Path
+    catalog_file: Path
+    routes_dir: Path
+    endpoints_dir: Path
+    poll_interval: float
+    batch_size: int
+    limits: Limits
+    journal_path: Path
+    log_format: str  # auto | json | pretty
+    log_level: str
+
+
+PARTIES = ("enterprise", "customs", "zone", "agency", "test")
+
+
+def load_settings(config_file: Path, data_dir: Path | None = None) -> Settings:
+    config_file = config_file.resolve()
+    top = load_toml(config_file)
+    base = config_file.parent
+    hub = top.table("hub")
+    limits = top.table("limits")
+    journal = top.table("journal")
+    log = top.table("log")
+    configured = (base / hub.str("data_dir", "../var/embedded")).resolve()
+    root = data_dir.resolve() if data_dir else configured
+    settings = Settings(
+        file=str(config_file),
+        data_dir=root,
+        catalog_file=(base / hub.str("catalog", "../schemas/catalog.toml")).resolve(),
+        routes_dir=(base / hub.str("routes", "../routes")).resolve(),
+        endpoints_dir=(base / hub.str("endpoints", "endpoints")).resolve(),
+        poll_interval=hub.float("poll_interval", 1.0),
+        batch_size=hub.int("batch_size", 100, minimum=1),
+        limits=Limits(
+            max_bytes=limits.int("max_document_bytes", Limits.max_bytes, minimum=1),
+            max_depth=limits.int("max_depth", Limits.max_depth, minimum=4),
+        ),
+        journal_path=root / journal.str("path", "journal.sqlite"),
+        log_format=log.choice("format", ("auto", "json", "pretty"), "auto"),
+        log_level=log.choice("level", ("debug", "info", "warning", "error"), "info"),
+    )
+    journal.choice("backend", ("sqlite",), "sqlite")
+    for table in (hub, limits, journal, log, top):
+        table.done()
+    if settings.limits.max_depth > 256:
+        raise limits.error("max_depth", "libxml2 refuses nesting beyond 256; choose 256 or less")
+    return settings
+
+
+def load_endpoints(folder: Path) -> dict[str, Endpoint]:
+    endpoints: dict[str, Endpoint] = {}
+    owners: dict[str, str] = {}
+    for path in sorted(folder.glob("*.toml")):
+        endpoint = _endpoint(path)
+        for sender_id in endpoint.ids:
+            if sender_id in owners:
+                raise ConfigError(str(path), "ids", f"id {sender_id} already belongs to endpoint {owners[sender_id]}")
+            owners[sender_id] = endpoint.name
+        endpoints[endpoint.name] = endpoint
+    if not endpoints:
+        raise ConfigError(str(folder), "-", "no endpoint files (*.toml) in this folder")
+    return endpoints
+
+
+def _endpoint(path: Path) -> Endpoint:
+    top = load_toml(path)
+    name = path.stem
+    if not _ENDPOINT_NAME.match(name):
+        raise ConfigError(str(path), "-", "an endpoint file name must be lower-case letters, digits and dashes")
+    transport = top.table("transport", required=True)
+    endpoint = Endpoint(
+        name=name,
+        file=str(path),
+        party=top.choice("party", PARTIES),
+        description=top.str("description", ""),
+        contact=top.str("contact"),
+        dialect=top.str("dialect"),
+        ids=tuple(top.str_list("ids", [])),
+        may_send=tuple(top.str_list("may_send", [])),
+        may_receive=tuple(top.str_list("may_receive", [])),
+        transport_kind=transport.str("kind"),
+        transport=transport,
+    )
+    top.done()  # the transport table is checked by its adapter
+    if endpoint.may_send and not endpoint.ids:
+        raise top.error("ids", "an endpoint that may send needs the sender ids it may use")
+    return endpoint

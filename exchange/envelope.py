@@ -1,0 +1,285 @@
+"""Reading a document's envelope: who sent what, to whom, about which business.
+
+The hub meets five shapes, told apart by the root element:
+
+    Signature/Object/Package   Golden Customs II enterprise import (no namespace)
+    Package                    receipts, with or without the xmldsig default namespace
+    DxpMsg                     electronic-port transport; base64 ``Data`` holds the real document
+    ImportMessage              single-window wrapper around a ``DecMessage``
+    anything else              a bare document (DecMessage, DecImportResponse, DEC_RESULT, ...)
+
+Children are looked up by local name, never by position or namespace prefix,
+because real implementations order them differently. This module only reads:
+it knows where the envelope fields live, not which types exist (that is the
+catalog's job) and not whether the document is valid (that is ``validation``).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass, field, replace
+
+from lxml import etree
+
+from .errors import EnvelopeError, Issue
+from .parsing import Limits, parse
+
+DXP_NS = "http://www.chinaport.gov.cn/dxp"
+DEC_NS = "http://www.chinaport.gov.cn/dec"
+DSIG_NS = "http://www.w3.org/2000/09/xmldsig#"
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """The facts of one document. Strings are '' when the document leaves them out."""
+
+    shape: str  # signature | package | dxp | import-message | bare
+    root: str  # local name of the root element
+    namespace: str  # namespace of the root element ('' for none)
+    body: str  # local name of the business element (InvtMessage, SAS221, DecMessage, ...)
+    message_type: str
+    message_id: str = ""
+    sender: str = ""
+    receivers: tuple[str, ...] = ()
+    business_id: str = ""
+    send_time: str = ""
+    keys: dict[str, str] = field(default_factory=dict)
+    inner: Envelope | None = None  # the wrapped document's facts (DxpMsg)
+
+    def as_dict(self) -> dict:
+        facts = {
+            "shape": self.shape,
+            "root": self.root,
+            "namespace": self.namespace,
+            "body": self.body,
+            "message_type": self.message_type,
+            "message_id": self.message_id,
+            "sender": self.sender,
+            "receivers": list(self.receivers),
+            "business_id": self.business_id,
+            "send_time": self.send_time,
+            "keys": dict(self.keys),
+        }
+        if self.inner is not None:
+            facts["inner"] = self.inner.as_dict()
+        return facts
+
+
+@dataclass
+class Document:
+    """A parsed document with its envelope read.
+
+    ``tree`` and ``body`` are the business document; for a DXP message they are
+    the decoded inner document and ``envelope.inner`` holds its facts while
+    ``envelope`` holds the transport's.
+    """
+
+    tree: etree._ElementTree
+    body: etree._Element
+    envelope: Envelope
+
+    @property
+    def business(self) -> Envelope:
+        """The facts of the business document, unwrapped from any transport envelope."""
+        return self.envelope.inner or self.envelope
+
+
+def local_name(element: etree._Element) -> str:
+    tag = element.tag
+    return tag.rpartition("}")[2] if isinstance(tag, str) else ""
+
+
+def namespace_of(element: etree._Element) -> str:
+    tag = element.tag
+    return tag[1:].partition("}")[0] if isinstance(tag, str) and tag.startswith("{") else ""
+
+
+def child(element: etree._Element | None, name: str) -> etree._Element | None:
+    """The first child element with this local name, in any namespace and position."""
+    if element is None:
+        return None
+    for candidate in element:
+        if local_name(candidate) == name:
+            return candidate
+    return None
+
+
+def children(element: etree._Element | None, name: str) -> list[etree._Element]:
+    if element is None:
+        return []
+    return [candidate for candidate in element if local_name(candidate) == name]
+
+
+def text_at(element: etree._Element | None, path: str) -> str:
+    """Text of the element at a slash-separated path of local names ('' when absent)."""
+    for step in path.split("/"):
+        element = child(element, step)
+        if element is None:
+            return ""
+    return (element.text or "").strip()
+
+
+def first_business_child(business_data: etree._Element) -> etree._Element | None:
+    """The business element inside BussinessData: the first element that is not a flag."""
+    for candidate in business_data:
+        if isinstance(candidate.tag, str) and local_name(candidate) != "DelcareFlag":
+            return candidate
+    return None
+
+
+# Where the facts of bare documents live, relative to their root (public formats).
+_BARE_FACTS: dict[str, dict[str, str]] = {
+    "DecMessage": {"business_id": "DecHead/SeqNo", "sender": "DecSign/CopCode", "message_id": "DecSign/ClientSeqNo"},
+    "DecImportResponse": {"business_id": "SeqNo", "message_id": "ClientSeqNo"},
+    "DEC_RESULT": {"business_id": "ENTRY_ID", "message_id": "CUS_CIQ_NO", "send_time": "NOTICE_DATE"},
+    "DEC_DATA": {"business_id": "DEC_RESULT/ENTRY_ID", "message_id": "DEC_RESULT/SEQ_NO"},
+    "CommonResponeMessage": {"business_id": "SeqNo", "message_id": "EtpsPreentNo"},
+}
+
+
+def read(tree: etree._ElementTree, limits: Limits = Limits()) -> Document:
+    """Read the envelope of a parsed document, or raise ``EnvelopeError`` naming what is missing."""
+    root = tree.getroot()
+    name = local_name(root)
+    if name == "Signature":
+        package = child(child(root, "Object"), "Package")
+        if package is None:
+            raise EnvelopeError(
+                "the Signature envelope has no Object/Package",
+                [Issue("missing element Object/Package", line=root.sourceline, path=f"/{name}")],
+            )
+        return _read_package(tree, root, package, "signature")
+    if name == "Package":
+        return _read_package(tree, root, root, "package")
+    if name == "DxpMsg":
+        return _read_dxp(tree, root, limits)
+    if name == "ImportMessage":
+        return _read_import_message(tree, root)
+    return _read_bare(tree, root)
+
+
+def _read_package(tree, root, package, shape: str) -> Document:
+    info = child(package, "EnvelopInfo")
+    business_data = child(child(package, "DataInfo"), "BussinessData")
+    path = "/Signature/Object/Package" if shape == "signature" else "/Package"
+    issues = []
+    if info is None:
+        issues.append(Issue("missing element EnvelopInfo", line=package.sourceline, path=path))
+    if business_data is None:
+        issues.append(Issue("missing element DataInfo/BussinessData", line=package.sourceline, path=path))
+    body = first_business_child(business_data) if business_data is not None else None
+    if business_data is not None and body is None:
+        issues.append(Issue("BussinessData holds no business document", line=business_data.sourceline,
+                            path=f"{path}/DataInfo/BussinessData"))
+    facts = {}
+    if info is not None:
+        for field_name in ("message_type", "message_id", "sender_id", "receiver_id"):
+            facts[field_name] = text_at(info, field_name)
+            if not facts[field_name]:
+                issues.append(Issue(f"envelope field {field_name} is missing or empty",
+                                    line=info.sourceline, path=f"{path}/EnvelopInfo/{field_name}"))
+    if issues:
+        raise EnvelopeError("the envelope cannot be read: " + "; ".join(i.message for i in issues), issues)
+    envelope = Envelope(
+        shape=shape,
+        root=local_name(root),
+        namespace=namespace_of(root),
+        body=local_name(body),
+        message_type=facts["message_type"],
+        message_id=facts["message_id"],
+        sender=facts["sender_id"],
+        receivers=tuple(r for r in facts["receiver_id"].replace(";", ",").split(",") if r.strip()),
+        business_id=text_at(info, "business_id"),
+        send_time=text_at(info, "send_time"),
+    )
+    return Document(tree=tree, body=body, envelope=envelope)
+
+
+def _read_dxp(tree, root, limits: Limits) -> Document:
+    trans = child(root, "TransInfo")
+    data = child(root, "Data")
+    issues = []
+    if trans is None:
+        issues.append(Issue("missing element TransInfo", line=root.sourceline, path="/DxpMsg"))
+    if data is None or not (data.text or "").strip():
+        issues.append(Issue("missing or empty element Data", line=root.sourceline, path="/DxpMsg"))
+    if issues:
+        raise EnvelopeError("the DXP envelope cannot be read: " + "; ".join(i.message for i in issues), issues)
+    try:
+        inner_bytes = base64.b64decode("".join(data.text.split()), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise EnvelopeError(
+            f"DxpMsg/Data is not valid base64: {exc}",
+            [Issue(f"Data is not valid base64: {exc}", line=data.sourceline, path="/DxpMsg/Data")],
+        ) from exc
+    inner = read(parse(inner_bytes, limits), limits)
+    if inner.envelope.shape == "dxp":
+        raise EnvelopeError("a DxpMsg wraps another DxpMsg, which the hub does not unwrap")
+    keys = {key.get("name", ""): (key.text or "").strip() for key in children(child(child(root, "AddInfo"), "BizKey"), "Key")}
+    envelope = Envelope(
+        shape="dxp",
+        root="DxpMsg",
+        namespace=namespace_of(root),
+        body=inner.envelope.body,
+        message_type=text_at(trans, "MsgType"),
+        message_id=text_at(trans, "CopMsgId"),
+        sender=text_at(trans, "SenderId"),
+        receivers=tuple((r.text or "").strip() for r in children(child(trans, "ReceiverIds"), "ReceiverId")),
+        business_id=inner.envelope.business_id,
+        send_time=text_at(trans, "CreatTime"),
+        keys={k: v for k, v in keys.items() if k},
+        inner=inner.envelope,
+    )
+    return Document(tree=inner.tree, body=inner.body, envelope=envelope)
+
+
+def _read_import_message(tree, root) -> Document:
+    head = child(root, "SWImpHead")
+    body = child(child(root, "SWImpData"), "DecMessage")
+    if head is None or body is None:
+        raise EnvelopeError(
+            "the ImportMessage wrapper needs SWImpHead and SWImpData/DecMessage",
+            [Issue("missing SWImpHead or SWImpData/DecMessage", line=root.sourceline, path="/ImportMessage")],
+        )
+    dec = _BARE_FACTS["DecMessage"]
+    envelope = Envelope(
+        shape="import-message",
+        root="ImportMessage",
+        namespace=namespace_of(root),
+        body="DecMessage",
+        message_type=text_at(head, "MsgType") or "SWDEC001",
+        message_id=text_at(head, "CopMsgId"),
+        sender=text_at(body, dec["sender"]),
+        business_id=text_at(body, dec["business_id"]),
+    )
+    return Document(tree=tree, body=body, envelope=envelope)
+
+
+def _read_bare(tree, root) -> Document:
+    name = local_name(root)
+    paths = _BARE_FACTS.get(name, {})
+    envelope = Envelope(
+        shape="bare",
+        root=name,
+        namespace=namespace_of(root),
+        body=name,
+        message_type=name,
+        message_id=text_at(root, paths["message_id"]) if "message_id" in paths else "",
+        sender=text_at(root, paths["sender"]) if "sender" in paths else "",
+        business_id=text_at(root, paths["business_id"]) if "business_id" in paths else "",
+        send_time=text_at(root, paths["send_time"]) if "send_time" in paths else "",
+    )
+    return Document(tree=tree, body=root, envelope=envelope)
+
+
+def with_keys(document: Document, keys: dict[str, str], business_id: str) -> Document:
+    """The same document with its catalog-declared correlation keys filled in."""
+    business = replace(document.business, keys={**document.business.keys, **keys},
+                       business_id=document.business.business_id or business_id)
+    if document.envelope.inner is not None:
+        envelope = replace(document.envelope, inner=business,
+                           business_id=document.envelope.business_id or business.business_id)
+    else:
+        envelope = business
+    return Document(tree=document.tree, body=document.body, envelope=envelope)

@@ -1,0 +1,349 @@
+"""The journal: the durable record of every document and every step it took.
+
+Tables (SQLite in WAL mode):
+
+    bodies      every byte string the hub received or produced, stored once, keyed by SHA-256
+    documents   one row per received document: its facts and its current state (a projection)
+    keys        correlation keys of a document (SeqNo, BondInvtNo, ...), for tracing
+    events      append-only; each event carries the SHA-256 of its predecessor (a hash chain)
+    deliveries  the outbox: one row per (document, destination), PENDING until the adapter confirms
+
+``events`` is the record; ``documents.state`` and ``deliveries.state`` are
+projections kept beside it for fast lookups. Writes happen inside
+``transaction()``, which the engine opens once per batch (group commit): one
+sync for a whole batch, with the same guarantee as one per document, because
+sources are acknowledged only after the commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Iterator
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS bodies (
+    sha256 TEXT PRIMARY KEY,
+    size   INTEGER NOT NULL,
+    body   BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS documents (
+    document_id  TEXT PRIMARY KEY,
+    received_at  TEXT NOT NULL,
+    endpoint     TEXT NOT NULL,
+    source_name  TEXT NOT NULL,
+    sha256       TEXT NOT NULL,
+    size         INTEGER NOT NULL,
+    message_type TEXT NOT NULL DEFAULT '',
+    dialect      TEXT NOT NULL DEFAULT '',
+    message_id   TEXT NOT NULL DEFAULT '',
+    sender       TEXT NOT NULL DEFAULT '',
+    business_id  TEXT NOT NULL DEFAULT '',
+    state        TEXT NOT NULL,
+    reason       TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS documents_sha ON documents (sha256, endpoint);
+CREATE INDEX IF NOT EXISTS documents_message ON documents (message_id, sender);
+CREATE INDEX IF NOT EXISTS documents_business ON documents (business_id);
+CREATE TABLE IF NOT EXISTS keys (
+    document_id TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    value       TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS keys_value ON keys (value);
+CREATE TABLE IF NOT EXISTS events (
+    seq         INTEGER PRIMARY KEY,
+    document_id TEXT NOT NULL,
+    at          TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    endpoint    TEXT NOT NULL DEFAULT '',
+    route       TEXT NOT NULL DEFAULT '',
+    reason      TEXT NOT NULL DEFAULT '',
+    detail      TEXT NOT NULL DEFAULT '{}',
+    prev_hash   TEXT NOT NULL,
+    hash        TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_document ON events (document_id, seq);
+CREATE TABLE IF NOT EXISTS deliveries (
+    delivery_id TEXT PRIMARY KEY,
+    document_id TEXT NOT NULL,
+    endpoint    TEXT NOT NULL,
+    route       TEXT NOT NULL,
+    map         TEXT NOT NULL DEFAULT '',
+    sha256      TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    state       TEXT NOT NULL,
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    last_error  TEXT NOT NULL DEFAULT '',
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL,
+    due_at      TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries (state, due_at);
+CREATE INDEX IF NOT EXISTS deliveries_document ON deliveries (document_id);
+"""
+
+GENESIS = "0" * 64
+
+# Document states (the projection in documents.state)
+RECEIVED, ACCEPTED, DELIVERED, REJECTED, FAILED, DUPLICATE = (
+    "RECEIVED", "ACCEPTED", "DELIVERED", "REJECTED", "FAILED", "DUPLICATE"
+)
+# Delivery kinds and states
+ROUTED_COPY, ERROR_RECEIPT = "document", "error-receipt"
+PENDING, SENT, DEAD = "PENDING", "DELIVERED", "DEAD"
+
+
+def now(later: float = 0.0) -> str:
+    moment = datetime.now(timezone.utc)
+    if later:
+        moment += timedelta(seconds=later)
+    return moment.isoformat(timespec="microseconds")
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True)
+class PendingDelivery:
+    delivery_id: str
+    document_id: str
+    endpoint: str
+    route: str
+    sha256: str
+    name: str
+    kind: str
+    attempts: int
+    message_type: str
+    message_id: str
+    sender: str
+
+
+class Journal:
+    """SQLite journal. One connection, used from one thread at a time (the engine's)."""
+
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        # FULL, not NORMAL: in WAL mode NORMAL may lose the last commits on power loss,
+        # and sources are acknowledged right after a commit. Group commit keeps it cheap.
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.executescript(_SCHEMA)
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._last_hash = self._tail_hash()
+
+    def close(self) -> None:
+        self._db.close()
+
+    def _tail_hash(self) -> str:
+        row = self._db.execute("SELECT hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+        return row[0] if row else GENESIS
+
+    @contextmanager
+    def transaction(self) -> Iterator["Journal"]:
+        """One atomic group of writes; nested calls join the outer transaction."""
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield self
+                finally:
+                    self._depth -= 1
+                return
+            self._db.execute("BEGIN IMMEDIATE")
+            self._depth = 1
+            start_hash = self._last_hash
+            try:
+                yield self
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                self._last_hash = start_hash
+                raise
+            else:
+                self._db.execute("COMMIT")
+            finally:
+                self._depth = 0
+
+    # -- writing -------------------------------------------------------------
+
+    def store_body(self, data: bytes) -> str:
+        digest = sha256(data)
+        self._db.execute(
+            "INSERT OR IGNORE INTO bodies (sha256, size, body) VALUES (?, ?, ?)", (digest, len(data), data)
+        )
+        return digest
+
+    def add_document(self, document_id: str, endpoint: str, source_name: str, digest: str, size: int) -> None:
+        self._db.execute(
+            "INSERT INTO documents (document_id, received_at, endpoint, source_name, sha256, size, state)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (document_id, now(), endpoint, source_name, digest, size, RECEIVED),
+        )
+
+    def set_facts(self, document_id: str, *, message_type: str, dialect: str, message_id: str,
+                  sender: str, business_id: str, keys: dict[str, str]) -> None:
+        self._db.execute(
+            "UPDATE documents SET message_type=?, dialect=?, message_id=?, sender=?, business_id=?"
+            " WHERE document_id=?",
+            (message_type, dialect, message_id, sender, business_id, document_id),
+        )
+        self._db.executemany(
+            "INSERT INTO keys (document_id, name, value) VALUES (?, ?, ?)",
+            [(document_id, name, value) for name, value in keys.items() if value],
+        )
+
+    def set_state(self, document_id: str, state: str, reason: str = "") -> None:
+        self._db.execute("UPDATE documents SET state=?, reason=? WHERE document_id=?", (state, reason, document_id))
+
+    def append(self, document_id: str, kind: str, *, endpoint: str = "", route: str = "",
+               reason: str = "", detail: dict | None = None) -> None:
+        """Append one event to the hash chain."""
+        at = now()
+        detail_json = json.dumps(detail or {}, ensure_ascii=False, sort_keys=True)
+        with self._lock:
+            prev = self._last_hash
+            digest = event_hash(prev, document_id, at, kind, endpoint, route, reason, detail_json)
+            self._db.execute(
+                "INSERT INTO events (document_id, at, kind, endpoint, route, reason, detail, prev_hash, hash)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (document_id, at, kind, endpoint, route, reason, detail_json, prev, digest),
+            )
+            self._last_hash = digest
+
+    def add_delivery(self, delivery_id: str, document_id: str, endpoint: str, route: str, map_name: str,
+                     digest: str, name: str, kind: str) -> None:
+        at = now()
+        self._db.execute(
+            "INSERT INTO deliveries (delivery_id, document_id, endpoint, route, map, sha256, name, kind, state,"
+            " created_at, updated_at, due_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (delivery_id, document_id, endpoint, route, map_name, digest, name, kind, PENDING, at, at, at),
+        )
+
+    def settle_delivery(self, delivery_id: str, state: str, error: str = "") -> None:
+        self._db.execute(
+            "UPDATE deliveries SET state=?, attempts=attempts+1, last_error=?, updated_at=? WHERE delivery_id=?",
+            (state, error, now(), delivery_id),
+        )
+
+    def retry_delivery(self, delivery_id: str, error: str, delay: float) -> None:
+        self._db.execute(
+            "UPDATE deliveries SET attempts=attempts+1, last_error=?, updated_at=?, due_at=? WHERE delivery_id=?",
+            (error, now(), now(delay), delivery_id),
+        )
+
+    def settle_document_if_done(self, document_id: str) -> bool:
+        """Mark an accepted document DELIVERED once none of its routed copies is pending."""
+        open_ = self._db.execute(
+            "SELECT COUNT(*) FROM deliveries WHERE document_id=? AND kind=? AND state!=?",
+            (document_id, ROUTED_COPY, SENT),
+        ).fetchone()[0]
+        if open_ == 0:
+            self._db.execute(
+                "UPDATE documents SET state=? WHERE document_id=? AND state=?", (DELIVERED, document_id, ACCEPTED)
+            )
+            return True
+        return False
+
+    # -- reading -------------------------------------------------------------
+
+    def body(self, digest: str) -> bytes:
+        row = self._db.execute("SELECT body FROM bodies WHERE sha256=?", (digest,)).fetchone()
+        if row is None:
+            raise KeyError(digest)
+        return bytes(row[0])
+
+    def find_accepted(self, *, endpoint: str, digest: str | None = None, sender: str = "",
+                      message_type: str = "", message_id: str = "") -> str | None:
+        """An earlier accepted document with the same bytes, or the same sender, type and message id."""
+        accepted = (ACCEPTED, DELIVERED)
+        if digest is not None:
+            row = self._db.execute(
+                "SELECT document_id FROM documents WHERE sha256=? AND endpoint=? AND state IN (?, ?) LIMIT 1",
+                (digest, endpoint, *accepted),
+            ).fetchone()
+        else:
+            row = self._db.execute(
+                "SELECT document_id FROM documents WHERE message_id=? AND sender=? AND message_type=?"
+                " AND endpoint=? AND state IN (?, ?) LIMIT 1",
+                (message_id, sender, message_type, endpoint, *accepted),
+            ).fetchone()
+        return row[0] if row else None
+
+    def pending_deliveries(self, limit: int) -> list[PendingDelivery]:
+        rows = self._db.execute(
+            "SELECT d.delivery_id, d.document_id, d.endpoint, d.route, d.sha256, d.name, d.kind, d.attempts,"
+            " doc.message_type, doc.message_id, doc.sender"
+            " FROM deliveries d JOIN documents doc ON doc.document_id = d.document_id"
+            " WHERE d.state=? AND d.due_at<=? ORDER BY d.due_at LIMIT ?",
+            (PENDING, now(), limit),
+        ).fetchall()
+        return [PendingDelivery(*row) for row in rows]
+
+    def find_documents(self, ident: str) -> list[str]:
+        """Document ids matching a document id, message id, business id or correlation key."""
+        rows = self._db.execute(
+            "SELECT document_id FROM documents WHERE document_id=? OR message_id=? OR business_id=?"
+            " UNION SELECT document_id FROM keys WHERE value=? ORDER BY 1",
+            (ident, ident, ident, ident),
+        ).fetchall()
+        return [row[0] for row in rows]
+
+    def document(self, document_id: str) -> dict | None:
+        cursor = self._db.execute("SELECT * FROM documents WHERE document_id=?", (document_id,))
+        row = cursor.fetchone()
+        return dict(zip([c[0] for c in cursor.description], row)) if row else None
+
+    def documents(self) -> list[dict]:
+        cursor = self._db.execute("SELECT * FROM documents ORDER BY received_at, document_id")
+        names = [c[0] for c in cursor.description]
+        return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+    def events(self, document_id: str) -> list[dict]:
+        cursor = self._db.execute(
+            "SELECT seq, at, kind, endpoint, route, reason, detail FROM events WHERE document_id=? ORDER BY seq",
+            (document_id,),
+        )
+        names = [c[0] for c in cursor.description]
+        result = []
+        for row in cursor.fetchall():
+            event = dict(zip(names, row))
+            event["detail"] = json.loads(event["detail"])
+            result.append(event)
+        return result
+
+    def deliveries(self, document_id: str) -> list[dict]:
+        cursor = self._db.execute(
+            "SELECT * FROM deliveries WHERE document_id=? ORDER BY created_at, delivery_id", (document_id,)
+        )
+        names = [c[0] for c in cursor.description]
+        return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+    def verify_chain(self) -> int | None:
+        """The seq of the first event whose hash does not match, or None when the chain is whole."""
+        prev = GENESIS
+        for seq, document_id, at, kind, endpoint, route, reason, detail, prev_hash, digest in self._db.execute(
+            "SELECT seq, document_id, at, kind, endpoint, route, reason, detail, prev_hash, hash"
+            " FROM events ORDER BY seq"
+        ):
+            if prev_hash != prev or event_hash(prev, document_id, at, kind, endpoint, route, reason, detail) != digest:
+                return seq
+            prev = digest
+        return None
+
+
+def event_hash(prev: str, document_id: str, at: str, kind: str, endpoint: str, route: str, reason: str,
+               detail_json: str) -> str:
+    record = json.dumps([prev, document_id, at, kind, endpoint, route, reason, detail_json], ensure_ascii=False)
+    return hashlib.sha256(record.encode("utf-8")).hexdigest()

@@ -1,0 +1,69 @@
+"""The data types that cross the line between adapters and the core.
+
+An inbound adapter hands the core ``Inbound`` pairs: a frozen ``Message`` (the
+bytes and where they came from) and an ``Acknowledgement`` that settles the
+source once the journal holds the document. The core hands an outbound adapter
+an ``Outgoing``. Adapters know these types and nothing else of the core;
+the core never sees a file handle, a channel or an SFTP client.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Mapping, Protocol
+
+
+@dataclass(frozen=True)
+class Message:
+    """A document as it arrived, before the hub has read a byte of it."""
+
+    body: bytes
+    endpoint: str  # the inbound endpoint it arrived on
+    name: str  # the source's own name for it: a file name, an AMQP message id
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+class Acknowledgement(Protocol):
+    """Settles one received message at its source. Called after the journal commit."""
+
+    def ack(self) -> None:
+        """The journal holds the document: remove it from the source (SentBox, AMQP ack)."""
+
+    def nack(self, reason: str) -> None:
+        """The document was refused: park it at the source (FailBox, dead-letter)."""
+
+
+@dataclass(frozen=True)
+class Inbound:
+    message: Message
+    acknowledgement: Acknowledgement
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One document for one destination, ready to be written by an outbound adapter.
+
+    ``name`` is stable for a given delivery, so sending it again after a crash
+    overwrites rather than duplicates where the transport allows it.
+    """
+
+    delivery_id: str
+    document_id: str
+    body: bytes
+    name: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def new_id() -> str:
+    """A 26-character, time-ordered, random id (ULID layout): sorts by creation time."""
+    value = (time.time_ns() // 1_000_000) << 80 | int.from_bytes(os.urandom(10), "big")
+    chars = []
+    for _ in range(26):
+        value, digit = divmod(value, 32)
+        chars.append(_CROCKFORD[digit])
+    return "".join(reversed(chars))

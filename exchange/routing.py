@@ -1,0 +1,153 @@
+"""Declarative routing: which endpoints receive a document, and through which map.
+
+Rules live in ``routes/*.toml``, read in file-name order::
+
+    [[route]]
+    name  = "pass-forms-to-zone"
+    type  = "SAS121"                      # or a list of types
+    from  = ["etps-*"]                    # sending endpoints (glob); omitted: any
+    where = ["PassportHead/IoTypecd = 'I'"]  # XPath 1.0 predicates on the business element; all must hold
+    to    = [{ endpoint = "zone", map = "sas121-enterprise-to-zone" }]
+
+    [[route]]
+    name = "receipts-back"
+    type = ["INV201", "SAS221"]
+    to_receivers = true                   # to the endpoints owning the envelope's receiver ids
+
+Every rule that matches contributes its destinations (publish-subscribe, as in
+BizTalk): a new partner is connected by adding a rule, without editing the
+rules of others. The same (endpoint, map) pair is delivered once however many
+rules name it. A document no rule matches is rejected, never dropped.
+Route tests (``[[test]]`` tables) sit in the same files; see ``routetests``.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+from pathlib import Path
+
+from lxml import etree
+
+from .envelope import DEC_NS, DSIG_NS, DXP_NS, Document
+from .errors import ConfigError, Issue, Unroutable
+from .spec import Table, load_toml
+
+#: prefixes usable in ``where`` predicates
+NAMESPACES = {"ds": DSIG_NS, "dxp": DXP_NS, "dec": DEC_NS}
+
+
+@dataclass(frozen=True)
+class Destination:
+    route: str
+    endpoint: str
+    map: str | None = None
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    file: str
+    types: tuple[str, ...]
+    senders: tuple[str, ...]  # endpoint name globs; empty = any
+    predicates: tuple[tuple[str, etree.XPath], ...]
+    destinations: tuple[Destination, ...]
+    to_receivers: bool
+
+    def matches(self, message_type: str, endpoint: str, document: Document) -> bool:
+        if message_type not in self.types:
+            return False
+        if self.senders and not any(fnmatch.fnmatchcase(endpoint, pattern) for pattern in self.senders):
+            return False
+        return all(bool(predicate(document.body)) for _, predicate in self.predicates)
+
+
+class Router:
+    def __init__(self, rules: list[Rule], endpoint_ids: dict[str, str]):
+        self.rules = rules
+        #: sender/receiver id -> the endpoint that owns it, for ``to_receivers`` rules
+        self.endpoint_ids = endpoint_ids
+
+    def route(self, message_type: str, endpoint: str, document: Document) -> list[Destination]:
+        destinations: list[Destination] = []
+        seen: set[tuple[str, str | None]] = set()
+
+        def add(destination: Destination) -> None:
+            if (destination.endpoint, destination.map) not in seen:
+                seen.add((destination.endpoint, destination.map))
+                destinations.append(destination)
+
+        unknown_receivers: list[str] = []
+        for rule in self.rules:
+            if not rule.matches(message_type, endpoint, document):
+                continue
+            for destination in rule.destinations:
+                add(destination)
+            if rule.to_receivers:
+                for receiver in document.business.receivers:
+                    owner = self.endpoint_ids.get(receiver)
+                    if owner is None:
+                        unknown_receivers.append(receiver)
+                    else:
+                        add(Destination(rule.name, owner))
+        if not destinations:
+            reason = f"no route for {message_type} from endpoint {endpoint}"
+            if unknown_receivers:
+                reason += f" (no endpoint owns receiver id {', '.join(unknown_receivers)})"
+            raise Unroutable(reason, [Issue(reason)])
+        return destinations
+
+
+def _compile_predicate(table: Table, index: int, expression: str) -> etree.XPath:
+    try:
+        return etree.XPath(expression, namespaces=NAMESPACES)
+    except etree.XPathSyntaxError as exc:
+        raise ConfigError(table.file, f"{table.key('where')}[{index}]", f"not a valid XPath: {exc}") from exc
+
+
+def _rule(table: Table) -> Rule:
+    name = table.str("name")
+    types = table.raw("type")
+    if isinstance(types, str):
+        types = [types]
+    if not isinstance(types, list) or not types or not all(isinstance(t, str) for t in types):
+        raise table.error("type", "expected a type name or a list of type names")
+    destinations = []
+    for entry in table.tables("to"):
+        destinations.append(Destination(name, entry.str("endpoint"), entry.str("map", None)))
+        entry.done()
+    predicates = tuple(
+        (expression, _compile_predicate(table, index, expression))
+        for index, expression in enumerate(table.str_list("where", []))
+    )
+    rule = Rule(
+        name=name,
+        file=table.file,
+        types=tuple(types),
+        senders=tuple(table.str_list("from", [])),
+        predicates=predicates,
+        destinations=tuple(destinations),
+        to_receivers=table.bool("to_receivers", False),
+    )
+    if not rule.destinations and not rule.to_receivers:
+        raise table.error("to", "a route needs destinations (to = [...]) or to_receivers = true")
+    return rule
+
+
+def load_rules(folder: Path) -> tuple[list[Rule], list[tuple[Path, Table]]]:
+    """Every rule of every ``*.toml`` in ``folder``, and the route tests beside them."""
+    rules: list[Rule] = []
+    tests: list[tuple[Path, Table]] = []
+    names: dict[str, str] = {}
+    for path in sorted(folder.glob("*.toml")):
+        top = load_toml(path)
+        for table in top.tables("route"):
+            rule = _rule(table)
+            table.done()
+            if rule.name in names:
+                raise table.error("name", f"route {rule.name} is already defined in {names[rule.name]}")
+            names[rule.name] = str(path)
+            rules.append(rule)
+        tests.extend((path, table) for table in top.tables("test"))
+        top.done()
+    return rules, tests

@@ -1,0 +1,442 @@
+"""The hub's composition root and command line.
+
+Read this file first. ``assemble`` reads the config, the catalog and the
+routes (no I/O beyond reading those files); ``open_engine`` adds the journal
+and the adapters; the commands below use one or the other.
+
+    hub run [--once]          run the hub (until stopped, or until nothing is waiting)
+    hub demo                  feed the bundled samples through the embedded default and tell their story
+    hub validate FILE...      check documents against their schemas (exit 1 if any is invalid)
+    hub inspect FILE          print a document's envelope facts as JSON
+    hub route FILE            show where a document would go, and through which map
+    hub trace ID              a document's events, by document id, message id, business id or key
+    hub lint                  check config, routes and schemas, and run the route tests, without I/O
+    hub test-routes           run the route tests beside the rules
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import json
+import os
+import shutil
+import signal
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import adapters
+from exchange import catalog as catalogs
+from exchange import logs
+from exchange.config import Endpoint, Settings, load_endpoints, load_settings
+from exchange.engine import Engine
+from exchange.errors import ConfigError, HubError, RefusedInput
+from exchange.journal import Journal
+from exchange.pipeline import Context, process, read_document
+from exchange.routetests import run_all
+from exchange.routing import Router, load_rules
+from exchange.spec import Table
+
+HOME = Path(__file__).resolve().parent
+DEFAULT_CONFIG = HOME / "config" / "hub.toml"
+
+
+@dataclass
+class Assembly:
+    settings: Settings
+    catalog: catalogs.Catalog
+    endpoints: dict[str, Endpoint]
+    router: Router
+    context: Context
+    route_tests: list[tuple[Path, Table]]
+
+
+def assemble(config_file: Path, data_dir: Path | None = None) -> Assembly:
+    """Everything the pipeline needs, read and compiled once. Raises ConfigError."""
+    settings = load_settings(config_file, data_dir)
+    catalog = catalogs.load(settings.catalog_file)
+    endpoints = load_endpoints(settings.endpoints_dir)
+    rules, route_tests = load_rules(settings.routes_dir)
+    owners = {sender_id: endpoint.name for endpoint in endpoints.values() for sender_id in endpoint.ids}
+    router = Router(rules, owners)
+    context = Context(catalog=catalog, router=router, endpoints=endpoints, limits=settings.limits)
+    return Assembly(settings, catalog, endpoints, router, context, route_tests)
+
+
+def consistency_problems(assembly: Assembly) -> list[str]:
+    """Cross-file checks: what each file alone cannot know. Each names the file and the key."""
+    problems = []
+    catalog, endpoints = assembly.catalog, assembly.endpoints
+    known_types = catalog.types()
+    for endpoint in endpoints.values():
+        for key in ("may_send", "may_receive"):
+            for type_ in getattr(endpoint, key):
+                if type_ not in known_types and type_ != "CommonResponeMessage":
+                    problems.append(f"{endpoint.file}: {key}: {type_} is not a type in {catalog.source}")
+        try:
+            adapters.build(endpoint, assembly.settings.data_dir)
+        except ConfigError as exc:
+            problems.append(str(exc))
+    for rule in assembly.router.rules:
+        for type_ in rule.types:
+            if type_ not in known_types:
+                problems.append(f"{rule.file}: route {rule.name}: type: {type_} is not in the catalog")
+        for destination in rule.destinations:
+            where = f"{rule.file}: route {rule.name}: to"
+            receiver = endpoints.get(destination.endpoint)
+            if receiver is None:
+                problems.append(f"{where}: no endpoint named {destination.endpoint}")
+                continue
+            output_types = set(rule.types)
+            if destination.map is not None:
+                spec = catalog.maps.get(destination.map)
+                if spec is None:
+                    problems.append(f"{where}: no map named {destination.map} in {catalog.source}")
+                    continue
+                if spec.source[0] not in rule.types or len(rule.types) != 1:
+                    problems.append(f"{where}: map {spec.name} converts {spec.source[0]}, "
+                                    f"but the route matches {', '.join(rule.types)}")
+                if spec.target[1] != receiver.dialect:
+                    problems.append(f"{where}: map {spec.name} produces the {spec.target[1]} dialect, "
+                                    f"but {receiver.name} speaks {receiver.dialect}")
+                output_types = {spec.target[0]}
+            for type_ in sorted(output_types - set(receiver.may_receive)):
+                problems.append(f"{where}: endpoint {receiver.name} may not receive {type_} "
+                                f"(its may_receive in {receiver.file})")
+        for pattern in rule.senders:
+            if not any(fnmatch.fnmatchcase(name, pattern) for name in endpoints):
+                problems.append(f"{rule.file}: route {rule.name}: from: {pattern} matches no endpoint")
+    return problems
+
+
+def open_engine(assembly: Assembly) -> tuple[Engine, Journal, list]:
+    """The journal and every endpoint's adapters, connected, wrapped in an engine."""
+    journal = Journal(assembly.settings.journal_path)
+    inbound, outbound, opened = {}, {}, []
+    for endpoint in assembly.endpoints.values():
+        receiver, sender = adapters.build(endpoint, assembly.settings.data_dir)
+        for adapter in (receiver, sender):
+            adapter.connect()
+            opened.append(adapter)
+        if endpoint.may_send:
+            inbound[endpoint.name] = receiver
+        outbound[endpoint.name] = sender
+    engine = Engine(assembly.context, journal, inbound, outbound, batch_size=assembly.settings.batch_size)
+    return engine, journal, opened
+
+
+def close_all(journal: Journal, opened: list) -> None:
+    for adapter in opened:
+        adapter.close()
+    journal.close()
+
+
+# -- commands ----------------------------------------------------------------
+
+
+def cmd_run(args) -> int:
+    assembly = assemble(args.config, args.data_dir)
+    _configure_logs(args, assembly.settings)
+    engine, journal, opened = open_engine(assembly)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    log = logs.get()
+    log.info("hub.started", config=assembly.settings.file, endpoints=sorted(assembly.endpoints),
+             once=args.once)
+    try:
+        engine.run(once=args.once, poll_interval=assembly.settings.poll_interval, stop=stop)
+    finally:
+        close_all(journal, opened)
+        log.info("hub.stopped")
+    return 0
+
+
+def _check_file(path: Path, assembly: Assembly) -> dict:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return {"file": str(path), "status": "unreadable", "reason": str(exc), "issues": []}
+    try:
+        kind, document = read_document(data, assembly.context)
+        assembly.catalog.validate(kind, document, file=str(path))
+    except RefusedInput as exc:
+        return {"file": str(path), "status": "refused", "reason": exc.reason,
+                "issues": [i.as_dict() for i in exc.issues]}
+    except HubError as exc:
+        return {"file": str(path), "status": "invalid", "reason": exc.reason,
+                "issues": [dict(i.as_dict(), file=str(path)) for i in exc.issues]}
+    return {"file": str(path), "status": "valid", "type": kind.type, "dialect": kind.dialect, "issues": []}
+
+
+def cmd_validate(args) -> int:
+    assembly = assemble(args.config, args.data_dir)
+    results = [_check_file(Path(name), assembly) for name in args.files]
+    if args.json:
+        print(json.dumps(results, ensure_ascii=False, indent=2))
+    else:
+        for result in results:
+            if result["status"] == "valid":
+                print(f"{result['file']}: valid {result['type']}/{result['dialect']}")
+                continue
+            print(f"{result['file']}: {result['status']}: {result['reason']}")
+            for issue in result["issues"]:
+                line = f"line {issue['line']}" if issue.get("line") else "line ?"
+                print(f"  {result['file']}:{line}: {issue.get('path') or '-'}: {issue['message']}")
+    statuses = {r["status"] for r in results}
+    if statuses & {"refused", "unreadable"}:
+        return 2
+    return 1 if "invalid" in statuses else 0
+
+
+def cmd_inspect(args) -> int:
+    assembly = assemble(args.config, args.data_dir)
+    from exchange import envelope as envelopes
+    from exchange.parsing import parse
+
+    try:
+        document = envelopes.read(parse(Path(args.file).read_bytes(), assembly.settings.limits),
+                                  assembly.settings.limits)
+    except (HubError, OSError) as exc:
+        print(f"{args.file}: {getattr(exc, 'reason', exc)}", file=sys.stderr)
+        return 2
+    facts = document.envelope.as_dict()
+    try:
+        kind, document = assembly.catalog.identify(document)
+        facts = document.envelope.as_dict()
+        facts["catalog"] = {"type": kind.type, "dialect": kind.dialect, "xsd": str(kind.xsd.relative_to(HOME))
+                            if kind.xsd.is_relative_to(HOME) else str(kind.xsd)}
+    except HubError as exc:
+        facts["catalog"] = None
+        facts["catalog_error"] = exc.reason
+    print(json.dumps(facts, ensure_ascii=False, indent=2))
+    return 0
+
+
+def cmd_route(args) -> int:
+    assembly = assemble(args.config, args.data_dir)
+    try:
+        data = Path(args.file).read_bytes()
+    except OSError as exc:
+        print(f"{args.file}: {exc}", file=sys.stderr)
+        return 2
+    sender = args.sender
+    if sender is None:
+        try:
+            _, document = read_document(data, assembly.context)
+        except HubError as exc:
+            print(f"{args.file}: {exc.reason}", file=sys.stderr)
+            return 2
+        sender = assembly.router.endpoint_ids.get(document.business.sender)
+        if sender is None:
+            print(f"{args.file}: no endpoint owns sender id {document.business.sender!r}; name one with --from",
+                  file=sys.stderr)
+            return 2
+    if sender not in assembly.endpoints:
+        print(f"no endpoint named {sender}", file=sys.stderr)
+        return 2
+    outcome = process(data, sender, Path(args.file).name, assembly.context)
+    if outcome.error:
+        print(f"{args.file} from {sender}: refused ({outcome.error.code}): {outcome.error.reason}")
+        for issue in outcome.error.issues:
+            print(f"  {issue}")
+        return 1
+    print(f"{args.file} from {sender}: {outcome.kind.label}")
+    for copy in outcome.copies:
+        via = f"map {copy.destination.map}" if copy.destination.map else "unchanged"
+        print(f"  -> {copy.destination.endpoint} ({via}, route {copy.destination.route}, "
+              f"{copy.message_type}, {len(copy.body):,} bytes)")
+    return 0
+
+
+def cmd_trace(args) -> int:
+    assembly = assemble(args.config, args.data_dir)
+    journal = Journal(assembly.settings.journal_path)
+    try:
+        found = journal.find_documents(args.id)
+        if not found:
+            print(f"nothing in {assembly.settings.journal_path} is known as {args.id}", file=sys.stderr)
+            return 1
+        stories = [_story(journal, document_id) for document_id in found]
+    finally:
+        journal.close()
+    if args.json:
+        print(json.dumps(stories, ensure_ascii=False, indent=2))
+        return 0
+    for story in stories:
+        doc = story["document"]
+        print(f"document {doc['document_id']}  {doc['message_type'] or '?'}  from {doc['endpoint']} "
+              f"({doc['source_name']})  state {doc['state']}")
+        if doc["business_id"] or doc["message_id"]:
+            print(f"  message id {doc['message_id'] or '-'}  business id {doc['business_id'] or '-'}")
+        for event in story["events"]:
+            extra = " ".join(x for x in (event["endpoint"], event["route"] and f"route={event['route']}") if x)
+            print(f"  {event['at']}  {event['kind']:<14} {extra}  {event['reason']}".rstrip())
+            for issue in event["detail"].get("issues", []):
+                where = ":".join(str(x) for x in (issue.get("line"), issue.get("path")) if x)
+                print(f"      - {where + ': ' if where else ''}{issue['message']}")
+    return 0
+
+
+def _story(journal: Journal, document_id: str) -> dict:
+    return {"document": journal.document(document_id), "events": journal.events(document_id),
+            "deliveries": journal.deliveries(document_id)}
+
+
+def cmd_lint(args) -> int:
+    try:
+        assembly = assemble(args.config, args.data_dir)
+    except ConfigError as exc:
+        print(f"lint: {exc}", file=sys.stderr)
+        return 1
+    problems = consistency_problems(assembly)
+    try:
+        results = run_all(assembly.route_tests, assembly.context)
+    except ConfigError as exc:
+        problems.append(str(exc))
+        results = []
+    problems += [f"{r.file}: test {r.name!r}: {p}" for r in results for p in r.problems]
+    for problem in problems:
+        print(f"lint: {problem}", file=sys.stderr)
+    if problems:
+        return 1
+    print(f"lint: ok: {len(assembly.endpoints)} endpoints, {len(assembly.router.rules)} routes, "
+          f"{len(assembly.catalog.kinds)} catalog entries, {len(assembly.catalog.maps)} maps, "
+          f"{len(results)} route tests passed")
+    return 0
+
+
+def cmd_test_routes(args) -> int:
+    assembly = assemble(args.config, args.data_dir)
+    results = run_all(assembly.route_tests, assembly.context)
+    for result in results:
+        print(f"{'ok  ' if result.passed else 'FAIL'} {Path(result.file).name}: {result.name}")
+        for problem in result.problems:
+            print(f"       {problem}")
+    failed = sum(not r.passed for r in results)
+    print(f"{len(results) - failed} passed, {failed} failed")
+    return 1 if failed or not results else 0
+
+
+DEMO_ROUNDS = (
+    ("an enterprise sends its documents, some of them bad", ("etps-shenyang", "invalid", "hostile")),
+    ("customs and the zone system answer with receipts", ("customs", "zone")),
+)
+
+
+def cmd_demo(args) -> int:
+    """Feed every bundled sample through the embedded default and tell what happened to each."""
+    data_dir = args.data_dir or HOME / "var" / "demo"
+    shutil.rmtree(data_dir, ignore_errors=True)
+    assembly = assemble(args.config, data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log_path = data_dir / "hub.log"
+    with open(log_path, "w", encoding="utf-8") as log_file:
+        logs.configure("json", "info", stream=log_file)
+        engine, journal, opened = open_engine(assembly)
+        try:
+            print(f"Customs exchange hub demo: {len(assembly.endpoints)} parties on local folders under {data_dir}")
+            shown: set[str] = set()
+            for number, (title, folders) in enumerate(DEMO_ROUNDS, 1):
+                print(f"\n== Round {number}: {title}")
+                for folder in folders:
+                    # samples/<endpoint>/ belong to that endpoint; invalid/ and hostile/ are sent by the enterprise
+                    sender = folder if folder in engine.inbound else "etps-shenyang"
+                    for sample in sorted((HOME / "samples" / folder).glob("*.xml")):
+                        name = sample.name if folder == sender else f"{folder}-{sample.name}"
+                        shutil.copyfile(sample, engine.inbound[sender].outbox / name)
+                engine.run(once=True)
+                for document in journal.documents():
+                    if document["document_id"] not in shown:
+                        shown.add(document["document_id"])
+                        _print_demo_document(journal, document, data_dir)
+        finally:
+            close_all(journal, opened)
+    print(f"\nEvery step is in the journal ({assembly.settings.journal_path}) and in the JSON log ({log_path}).")
+    print("Follow one document end to end, for example:")
+    print(f"  .venv/bin/hub --data-dir {data_dir} trace HC2026112800001")
+    return 0
+
+
+def _print_demo_document(journal: Journal, document: dict, data_dir: Path) -> None:
+    label = f"{document['endpoint']}/OutBox/{document['source_name']}"
+    kind = document["message_type"] or "?"
+    print(f"  {label}  [{kind}]  document {document['document_id']}")
+    for delivery in journal.deliveries(document["document_id"]):
+        what = "answer" if delivery["kind"] == "error-receipt" else "copy"
+        via = f" via map {delivery['map']}" if delivery["map"] else ""
+        print(f"      {delivery['state']:<9} {what} to {delivery['endpoint']}/InBox/{delivery['name']}{via}")
+    if document["state"] in ("REJECTED", "FAILED", "DUPLICATE"):
+        print(f"      {document['state']}: {document['reason']}")
+        for event in journal.events(document["document_id"]):
+            for issue in event["detail"].get("issues", [])[:6]:
+                where = " ".join(str(x) for x in (issue.get("line") and f"line {issue['line']}", issue.get("path")) if x)
+                print(f"        - {where + ': ' if where else ''}{issue['message']}")
+
+
+# -- entry point -------------------------------------------------------------
+
+
+def _configure_logs(args, settings: Settings) -> None:
+    format_ = "pretty" if getattr(args, "pretty", False) else settings.log_format
+    logs.configure(format_, settings.log_level)
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="hub", description="Customs document exchange hub")
+    top.add_argument("--config", type=Path, default=Path(os.environ.get("HUB_CONFIG", DEFAULT_CONFIG)),
+                     help="the hub's settings file (default: $HUB_CONFIG or config/hub.toml)")
+    top.add_argument("--data-dir", type=Path, default=None,
+                     help="use this folder for the journal and local endpoints instead of the config's data_dir")
+    commands = top.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="run the hub")
+    run.add_argument("--once", action="store_true", help="process everything waiting, then exit 0")
+    run.add_argument("--pretty", action="store_true", help="readable log lines instead of JSON")
+    run.set_defaults(handler=cmd_run)
+
+    validate = commands.add_parser("validate", help="check documents against their schemas")
+    validate.add_argument("files", nargs="+")
+    validate.add_argument("--json", action="store_true")
+    validate.set_defaults(handler=cmd_validate)
+
+    inspect = commands.add_parser("inspect", help="print a document's envelope facts as JSON")
+    inspect.add_argument("file")
+    inspect.set_defaults(handler=cmd_inspect)
+
+    route = commands.add_parser("route", help="show where a document would go, without sending it")
+    route.add_argument("file")
+    route.add_argument("--from", dest="sender", help="the endpoint it arrives on (default: the owner of its sender id)")
+    route.set_defaults(handler=cmd_route)
+
+    trace = commands.add_parser("trace", help="a document's events, by document, message or business id")
+    trace.add_argument("id")
+    trace.add_argument("--json", action="store_true")
+    trace.set_defaults(handler=cmd_trace)
+
+    lint = commands.add_parser("lint", help="check config, routes and schemas without I/O")
+    lint.set_defaults(handler=cmd_lint)
+
+    test_routes = commands.add_parser("test-routes", help="run the route tests beside the rules")
+    test_routes.set_defaults(handler=cmd_test_routes)
+
+    demo = commands.add_parser("demo", help="feed the bundled samples through the embedded default")
+    demo.set_defaults(handler=cmd_demo)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if not getattr(args, "pretty", False):
+        logs.configure("json", "warning")  # commands other than run only log problems
+    try:
+        return args.handler(args)
+    except ConfigError as exc:
+        print(f"hub: configuration error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+"""Shared fixtures: the repository's own config, pointed at a fresh data folder per test."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+import hub
+from exchange import logs
+
+HOME = Path(hub.__file__).resolve().parent
+SAMPLES = HOME / "samples"
+CONFIG = HOME / "config" / "hub.toml"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def quiet_logs():
+    logs.configure("json", "error")
+
+
+@pytest.fixture
+def assembly(tmp_path):
+    """The embedded default's config, schemas and routes, with data under tmp_path."""
+    return hub.assemble(CONFIG, tmp_path / "data")
+
+
+@pytest.fixture
+def context(assembly):
+    return assembly.context
+
+
+class Hub:
+    """The embedded default running in-process on a private data folder."""
+
+    def __init__(self, data_dir: Path):
+        self.data_dir = data_dir
+        self.assembly = hub.assemble(CONFIG, data_dir)
+        self.engine, self.journal, self.opened = hub.open_engine(self.assembly)
+
+    def folder(self, endpoint: str, box: str) -> Path:
+        return self.data_dir / endpoint / box
+
+    def drop(self, endpoint: str, source: Path | bytes, name: str | None = None) -> Path:
+        """Put a document in a party's OutBox the way its client does: write, then rename."""
+        data = source if isinstance(source, bytes) else source.read_bytes()
+        name = name or (source.name if isinstance(source, Path) else "document.xml")
+        partial = self.folder(endpoint, "OutBox") / f".{name}.part"
+        partial.write_bytes(data)
+        final = self.folder(endpoint, "OutBox") / name
+        partial.rename(final)
+        return final
+
+    def run_once(self) -> None:
+        self.engine.run(once=True)
+
+    def files(self, endpoint: str, box: str) -> list[Path]:
+        return sorted(p for p in self.folder(endpoint, box).iterdir() if not p.name.startswith("."))
+
+    def close(self) -> None:
+        hub.close_all(self.journal, self.opened)
+
+
+@pytest.fixture
+def running_hub(tmp_path):
+    instance = Hub(tmp_path / "data")
+    yield instance
+    instance.close()
+
+
+@pytest.fixture
+def sample():
+    def find(relative: str) -> Path:
+        path = SAMPLES / relative
+        assert path.is_file(), f"missing sample {path}"
+        return path
+
+    return find
+
+
+def copy_tree(source: Path, target: Path) -> Path:
+    shutil.copytree(source, target)
+    return target

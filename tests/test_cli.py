@@ -1,0 +1,95 @@
+"""The command line, as an operator uses it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import hub
+
+from conftest import SAMPLES
+
+
+def run(capsys, *argv):
+    code = hub.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_validate_exits_0_for_valid_documents(capsys):
+    code, out, _ = run(capsys, "validate", str(SAMPLES / "etps-shenyang/INV101-import.xml"),
+                       str(SAMPLES / "zone/SAS221-receipt.xml"))
+    assert code == 0
+    assert "valid INV101/enterprise" in out and "valid SAS221/zone" in out
+
+
+def test_validate_lists_every_error_with_file_line_and_path(capsys):
+    bad = SAMPLES / "invalid/INV101-several-errors.xml"
+    code, out, _ = run(capsys, "validate", str(SAMPLES / "etps-shenyang/INV101-import.xml"), str(bad))
+    assert code == 1
+    error_lines = [line for line in out.splitlines() if line.startswith(f"  {bad}:line ")]
+    assert len(error_lines) >= 3
+    assert all("/Signature/" in line for line in error_lines)
+
+
+def test_validate_json_reports_structured_issues(capsys):
+    code, out, _ = run(capsys, "validate", "--json", str(SAMPLES / "invalid/INV101-several-errors.xml"))
+    assert code == 1
+    (result,) = json.loads(out)
+    assert result["status"] == "invalid"
+    assert all({"file", "line", "path", "message"} <= set(issue) for issue in result["issues"])
+
+
+def test_validate_refuses_hostile_input_with_the_reason(capsys):
+    code, out, _ = run(capsys, "validate", str(SAMPLES / "hostile/billion-laughs.xml"))
+    assert code == 2
+    assert "refused" in out and "DOCTYPE" in out
+
+
+def test_inspect_prints_the_envelope_facts_as_plain_strings(capsys):
+    code, out, _ = run(capsys, "inspect", str(SAMPLES / "etps-shenyang/SAS121-pass.xml"))
+    assert code == 0
+    facts = json.loads(out)
+    assert facts["message_type"] == "SAS121"
+    assert facts["sender"] == "DXPENT0000016069"
+    assert facts["receivers"] == ["DXPZONE080100001"]
+    assert isinstance(facts["message_id"], str) and facts["message_id"]
+    assert facts["catalog"]["dialect"] == "enterprise"
+    assert facts["keys"]["rlt_no"].startswith("QD")
+
+
+def test_route_shows_destinations_and_maps_without_sending(capsys, tmp_path):
+    code, out, _ = run(capsys, "--data-dir", str(tmp_path), "route", str(SAMPLES / "etps-shenyang/SAS121-pass.xml"))
+    assert code == 0
+    assert "-> zone (map sas121-enterprise-to-zone, route pass-forms-to-zone" in out
+    assert not any(tmp_path.iterdir())  # nothing was written
+
+
+def test_run_once_then_trace_by_business_number(capsys, tmp_path):
+    outbox = tmp_path / "etps-shenyang" / "OutBox"
+    outbox.mkdir(parents=True)
+    shutil.copy(SAMPLES / "etps-shenyang/SAS121-pass.xml", outbox)
+    code, _, _ = run(capsys, "--data-dir", str(tmp_path), "run", "--once")
+    assert code == 0
+    assert len(list((tmp_path / "zone" / "InBox").iterdir())) == 1
+    inner_no = hub.assemble(hub.DEFAULT_CONFIG).catalog  # noqa: F841 - catalog loads
+    code, out, _ = run(capsys, "--data-dir", str(tmp_path), "trace", "--json", "DXPENT0000016069")
+    assert code == 1  # a sender id is not a document key
+    facts = json.loads(run(capsys, "inspect", str(SAMPLES / "etps-shenyang/SAS121-pass.xml"))[1])
+    code, out, _ = run(capsys, "--data-dir", str(tmp_path), "trace", facts["keys"]["etps_preent_no"]
+                       if facts["keys"].get("etps_preent_no") else facts["message_id"])
+    assert code == 0
+    for kind in ("RECEIVED", "VALIDATED", "ROUTED", "CONVERTED", "QUEUED", "DELIVERED"):
+        assert kind in out
+
+
+def test_lint_passes_on_the_embedded_default(capsys):
+    code, out, err = run(capsys, "lint")
+    assert code == 0, err
+    assert "route tests passed" in out
+
+
+def test_test_routes_runs_the_tests_beside_the_rules(capsys):
+    code, out, _ = run(capsys, "test-routes")
+    assert code == 0
+    assert " 0 failed" in out and "ok   enterprise.toml" in out

@@ -1,0 +1,93 @@
+"""Config errors name the file, the key and the reason; lint checks across files without I/O."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+import hub
+from exchange.config import load_endpoints, load_settings
+from exchange.errors import ConfigError
+
+from conftest import HOME
+
+
+@pytest.fixture
+def config_copy(tmp_path) -> Path:
+    """A copy of the embedded default's config, schemas and routes, free to break."""
+    for folder in ("config", "schemas", "routes", "samples"):
+        shutil.copytree(HOME / folder, tmp_path / folder)
+    return tmp_path / "config" / "hub.toml"
+
+
+def endpoint_file(config: Path, name: str) -> Path:
+    return config.parent / "endpoints" / f"{name}.toml"
+
+
+def test_the_embedded_default_lints_clean(tmp_path):
+    assert hub.consistency_problems(hub.assemble(hub.DEFAULT_CONFIG, tmp_path)) == []
+
+
+def test_an_unknown_key_is_refused_with_file_and_key(config_copy):
+    path = endpoint_file(config_copy, "zone")
+    path.write_text(path.read_text().replace("may_send =", "may_sent ="))
+    with pytest.raises(ConfigError) as caught:
+        load_endpoints(path.parent)
+    assert (Path(caught.value.file).name, caught.value.key) == ("zone.toml", "may_sent")
+    assert "unknown key" in str(caught.value)
+
+
+def test_a_wrong_type_is_refused_with_the_value(config_copy):
+    text = config_copy.read_text().replace("batch_size = 100", 'batch_size = "many"')
+    config_copy.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config_copy)
+    assert caught.value.key == "hub.batch_size"
+    assert "expected a whole number, got 'many'" in str(caught.value)
+
+
+def test_two_endpoints_cannot_claim_the_same_sender_id(config_copy):
+    path = endpoint_file(config_copy, "zone")
+    path.write_text(path.read_text().replace('"ZONE0801"', '"CUS0000"'))
+    with pytest.raises(ConfigError, match="CUS0000 already belongs to endpoint customs"):
+        load_endpoints(path.parent)
+
+
+def test_a_route_to_an_endpoint_that_may_not_receive_the_type_fails_lint(config_copy, capsys):
+    path = endpoint_file(config_copy, "customs")
+    path.write_text(path.read_text().replace('may_receive = ["INV101"]', "may_receive = []"))
+    assert hub.main(["--config", str(config_copy), "lint"]) == 1
+    err = capsys.readouterr().err
+    assert "routes/enterprise.toml: route inventory-lists-to-customs: to: endpoint customs may not receive INV101" in err
+
+
+def test_a_route_naming_an_unknown_map_fails_lint(config_copy, capsys):
+    path = config_copy.parent.parent / "routes" / "enterprise.toml"
+    path.write_text(path.read_text().replace('map = "sas121-enterprise-to-zone"', 'map = "nope"'))
+    assert hub.main(["--config", str(config_copy), "lint"]) == 1
+    assert "to: no map named nope" in capsys.readouterr().err
+
+
+def test_a_failing_route_test_fails_lint(config_copy, capsys):
+    path = config_copy.parent.parent / "routes" / "receipts.toml"
+    path.write_text(path.read_text().replace('expect = [{ endpoint = "etps-shenyang" }]',
+                                             'expect = [{ endpoint = "customs" }]', 1))
+    assert hub.main(["--config", str(config_copy), "lint"]) == 1
+    err = capsys.readouterr().err
+    assert "not delivered to customs" in err and "unexpectedly delivered to etps-shenyang" in err
+
+
+def test_a_broken_schema_fails_lint_naming_the_file(config_copy, capsys):
+    path = config_copy.parent.parent / "schemas" / "zone" / "SAS221.xsd"
+    path.write_text(path.read_text().replace("</xs:schema>", "<xs:element/></xs:schema>"))
+    assert hub.main(["--config", str(config_copy), "lint"]) == 1
+    assert "SAS221.xsd" in capsys.readouterr().err
+
+
+def test_an_unknown_transport_fails_lint(config_copy, capsys):
+    path = endpoint_file(config_copy, "zone")
+    path.write_text(path.read_text().replace('kind = "local"', 'kind = "carrier-pigeon"'))
+    assert hub.main(["--config", str(config_copy), "lint"]) == 1
+    assert "zone.toml: transport.kind: unknown transport 'carrier-pigeon'" in capsys.readouterr().err

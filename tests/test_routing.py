@@ -1,0 +1,117 @@
+"""Routing rules: the route tests beside them, fan-out, predicates, receivers, and refusal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import hub
+from exchange.errors import ConfigError, Unroutable
+from exchange.pipeline import process, read_document
+from exchange.routetests import run_one
+from exchange.routing import Router, load_rules
+
+from conftest import CONFIG, SAMPLES
+
+_assembly = hub.assemble(CONFIG, Path("/nonexistent-data-dir"))
+
+
+@pytest.mark.parametrize(
+    "path, table", _assembly.route_tests, ids=[f"{p.stem}: {t.data['name']}" for p, t in _assembly.route_tests])
+def test_route_tests_beside_the_rules(path, table):
+    result = run_one(path, table, _assembly.context)
+    assert result.passed, result.problems
+
+
+def test_there_are_route_tests_for_every_rule():
+    tested = set()
+    for path, table in _assembly.route_tests:
+        outcome = process((path.parent / table.data["document"]).read_bytes(), table.data["from"],
+                          "t.xml", _assembly.context)
+        tested |= {copy.destination.route for copy in outcome.copies}
+    assert tested == {rule.name for rule in _assembly.router.rules}
+
+
+def write_routes(folder: Path, text: str) -> Router:
+    folder.mkdir(exist_ok=True)
+    (folder / "r.toml").write_text(text, encoding="utf-8")
+    rules, _ = load_rules(folder)
+    return Router(rules, {"DXPENT0000016069": "etps-shenyang", "CUS0000": "customs"})
+
+
+def route(router, context, relative, sender="etps-shenyang"):
+    kind, document = read_document((SAMPLES / relative).read_bytes(), context)
+    return router.route(kind.type, sender, document)
+
+
+def test_one_document_goes_to_every_destination_of_every_matching_rule(tmp_path, context):
+    router = write_routes(tmp_path, """
+[[route]]
+name = "a"
+type = "INV101"
+to = [{ endpoint = "customs" }, { endpoint = "zone" }]
+[[route]]
+name = "b"
+type = ["INV101", "SAS121"]
+to = [{ endpoint = "customs" }, { endpoint = "agency-tax" }]
+""")
+    destinations = route(router, context, "etps-shenyang/INV101-import.xml")
+    assert [(d.route, d.endpoint) for d in destinations] == [("a", "customs"), ("a", "zone"), ("b", "agency-tax")]
+
+
+def test_xpath_predicates_select_by_content(tmp_path, context):
+    router = write_routes(tmp_path, """
+[[route]]
+name = "imports"
+type = "INV101"
+where = ["InvtHeadType/ImpexpMarkcd = 'I'"]
+to = [{ endpoint = "customs" }]
+[[route]]
+name = "exports"
+type = "INV101"
+where = ["InvtHeadType/ImpexpMarkcd = 'E'", "count(InvtListType) > 0"]
+to = [{ endpoint = "zone" }]
+""")
+    assert [d.route for d in route(router, context, "etps-shenyang/INV101-import.xml")] == ["imports"]
+    assert [d.route for d in route(router, context, "etps-shenyang/INV101-export.xml")] == ["exports"]
+
+
+def test_the_sending_endpoint_is_matched_by_glob(tmp_path, context):
+    router = write_routes(tmp_path, """
+[[route]]
+name = "from-enterprises"
+type = "INV101"
+from = ["etps-*"]
+to = [{ endpoint = "customs" }]
+""")
+    assert route(router, context, "etps-shenyang/INV101-import.xml", "etps-shenyang")
+    with pytest.raises(Unroutable, match="no route for INV101 from endpoint zone"):
+        route(router, context, "etps-shenyang/INV101-import.xml", "zone")
+
+
+def test_receipts_go_to_the_endpoint_owning_the_receiver_id(tmp_path, context):
+    router = write_routes(tmp_path, """
+[[route]]
+name = "back"
+type = "INV201"
+to_receivers = true
+""")
+    assert [d.endpoint for d in route(router, context, "customs/INV201-receipt.xml", "customs")] == ["etps-shenyang"]
+    router.endpoint_ids = {}
+    with pytest.raises(Unroutable, match="no endpoint owns receiver id DXPENT0000016069"):
+        route(router, context, "customs/INV201-receipt.xml", "customs")
+
+
+@pytest.mark.parametrize("text, key", [
+    ('[[route]]\nname = "x"\ntype = "INV101"\n', "route[0].to"),
+    ('[[route]]\nname = "x"\ntype = "INV101"\nwhere = ["((("]\nto = [{ endpoint = "customs" }]\n', "route[0].where[0]"),
+    ('[[route]]\nname = "x"\ntype = "INV101"\nto = [{ endpoint = "customs" }]\ndestination = "zone"\n',
+     "route[0].destination"),
+    ('[[route]]\nname = "x"\ntype = 7\nto = [{ endpoint = "customs" }]\n', "route[0].type"),
+])
+def test_a_broken_rule_names_its_file_and_key(tmp_path, text, key):
+    with pytest.raises(ConfigError) as caught:
+        write_routes(tmp_path, text)
+    assert caught.value.file.endswith("r.toml")
+    assert caught.value.key == key
