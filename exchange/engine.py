@@ -94,18 +94,20 @@ class Engine:
         return len(decisions)
 
     def _record(self, item: Inbound) -> _Decision:
+        """Journal one received document and everything the pipeline decided about it."""
         message = item.message
         document_id = new_id()
         log = self.log.bind(document_id=document_id, endpoint=message.endpoint, source_name=message.name)
         digest = self.journal.store_body(message.body)
-        self.journal.add_document(document_id, message.endpoint, message.name, digest, len(message.body))
         self.journal.append(document_id, "RECEIVED", endpoint=message.endpoint,
                             detail={"name": message.name, "sha256": digest, "size": len(message.body)})
         log.info("document.received", size=len(message.body), sha256=digest)
+        row = {"document_id": document_id, "endpoint": message.endpoint, "source_name": message.name,
+               "digest": digest, "size": len(message.body)}
 
         earlier = self.journal.find_accepted(endpoint=message.endpoint, digest=digest)
         if earlier:
-            return self._duplicate(item, document_id, earlier, "the same bytes", log)
+            return self._duplicate(item, row, {}, earlier, "the same bytes", log)
 
         try:
             outcome = process(message.body, message.endpoint, message.name, self.context)
@@ -113,57 +115,58 @@ class Engine:
             log.exception("document.internal_error")
             outcome = Outcome(error=HubError(f"internal error: {type(exc).__name__}: {exc}"))
 
-        business = outcome.envelope.inner or outcome.envelope if outcome.envelope else None
+        facts: dict = {}
+        business = (outcome.envelope.inner or outcome.envelope) if outcome.envelope else None
         if business is not None:
+            facts = {"message_type": business.message_type, "dialect": outcome.kind.dialect if outcome.kind else "",
+                     "message_id": business.message_id, "sender": business.sender,
+                     "business_id": business.business_id, "keys": business.keys}
             log = log.bind(message_type=business.message_type, sender=business.sender,
                            message_id=business.message_id, business_id=business.business_id)
-            self.journal.set_facts(
-                document_id, message_type=business.message_type,
-                dialect=outcome.kind.dialect if outcome.kind else "", message_id=business.message_id,
-                sender=business.sender, business_id=business.business_id, keys=business.keys)
         if outcome.accepted and business.message_id:
             earlier = self.journal.find_accepted(endpoint=message.endpoint, sender=business.sender,
                                                  message_type=business.message_type,
                                                  message_id=business.message_id)
             if earlier:
-                return self._duplicate(item, document_id, earlier, f"message id {business.message_id}", log)
+                return self._duplicate(item, row, facts, earlier, f"message id {business.message_id}", log)
 
         for step in outcome.steps:
             self.journal.append(document_id, step.kind, endpoint=step.endpoint, route=step.route, detail=step.detail)
             log.info(f"document.{step.kind.lower()}", route=step.route or None, **step.detail)
+        if not outcome.accepted:
+            return self._refuse(item, row, facts, outcome, log)
 
-        if outcome.accepted:
-            for copy in outcome.copies:
-                delivery_id = new_id()
-                name = f"{copy.message_type}_{document_id}.xml"
-                copy_digest = self.journal.store_body(copy.body)
-                self.journal.add_delivery(delivery_id, document_id, copy.destination.endpoint,
-                                          copy.destination.route, copy.destination.map or "",
-                                          copy_digest, name, j.ROUTED_COPY)
-                self.journal.append(document_id, "QUEUED", endpoint=copy.destination.endpoint,
-                                    route=copy.destination.route,
-                                    detail={"delivery_id": delivery_id, "name": name, "sha256": copy_digest})
-            self.journal.set_state(document_id, j.ACCEPTED)
-            log.info("document.accepted", destinations=[c.destination.endpoint for c in outcome.copies],
-                     duration_ms=round(outcome.seconds * 1000, 3))
-            return _Decision(item, document_id, True)
-        return self._refuse(item, document_id, outcome, log)
-
-    def _duplicate(self, item: Inbound, document_id: str, earlier: str, why: str, log) -> _Decision:
-        reason = f"duplicate of {earlier} ({why}); not delivered again"
-        self.journal.append(document_id, "DUPLICATE", endpoint=item.message.endpoint, reason=reason,
-                            detail={"original": earlier})
-        self.journal.set_state(document_id, j.DUPLICATE, reason)
-        log.warning("document.duplicate", original=earlier, reason=reason)
+        for copy in outcome.copies:
+            delivery_id = new_id()
+            name = f"{copy.message_type}_{document_id}.xml"
+            copy_digest = digest if copy.body is message.body else self.journal.store_body(copy.body)
+            self.journal.add_delivery(delivery_id, document_id, copy.destination.endpoint,
+                                      copy.destination.route, copy.destination.map or "",
+                                      copy_digest, name, j.ROUTED_COPY)
+            self.journal.append(document_id, "QUEUED", endpoint=copy.destination.endpoint,
+                                route=copy.destination.route,
+                                detail={"delivery_id": delivery_id, "name": name, "sha256": copy_digest})
+        self.journal.add_document(**row, state=j.ACCEPTED, **facts)
+        log.info("document.accepted", destinations=[c.destination.endpoint for c in outcome.copies],
+                 duration_ms=round(outcome.seconds * 1000, 3))
         return _Decision(item, document_id, True)
 
-    def _refuse(self, item: Inbound, document_id: str, outcome: Outcome, log) -> _Decision:
+    def _duplicate(self, item: Inbound, row: dict, facts: dict, earlier: str, why: str, log) -> _Decision:
+        reason = f"duplicate of {earlier} ({why}); not delivered again"
+        self.journal.append(row["document_id"], "DUPLICATE", endpoint=item.message.endpoint, reason=reason,
+                            detail={"original": earlier})
+        self.journal.add_document(**row, state=j.DUPLICATE, reason=reason, **facts)
+        log.warning("document.duplicate", original=earlier, reason=reason)
+        return _Decision(item, row["document_id"], True)
+
+    def _refuse(self, item: Inbound, row: dict, facts: dict, outcome: Outcome, log) -> _Decision:
         error = outcome.error
+        document_id = row["document_id"]
         # The sender's fault is REJECTED; the hub's own (a map, a bug) is FAILED for operators to fix.
         state = j.REJECTED if isinstance(error, DocumentError) else j.FAILED
         detail = {"code": error.code, "issues": [issue.as_dict() for issue in error.issues]}
         self.journal.append(document_id, state, endpoint=item.message.endpoint, reason=error.reason, detail=detail)
-        self.journal.set_state(document_id, state, error.reason)
+        self.journal.add_document(**row, state=state, reason=error.reason, **facts)
         log_method = log.warning if state == j.REJECTED else log.error
         log_method(f"document.{state.lower()}", code=error.code, reason=error.reason,
                    issues=[str(issue) for issue in error.issues],

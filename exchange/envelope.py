@@ -97,27 +97,25 @@ def namespace_of(element: etree._Element) -> str:
 
 def child(element: etree._Element | None, name: str) -> etree._Element | None:
     """The first child element with this local name, in any namespace and position."""
-    if element is None:
-        return None
-    for candidate in element:
-        if local_name(candidate) == name:
-            return candidate
-    return None
+    return None if element is None else element.find("{*}" + name)
 
 
 def children(element: etree._Element | None, name: str) -> list[etree._Element]:
-    if element is None:
-        return []
-    return [candidate for candidate in element if local_name(candidate) == name]
+    return [] if element is None else element.findall("{*}" + name)
+
+
+_paths: dict[str, str] = {}
 
 
 def text_at(element: etree._Element | None, path: str) -> str:
     """Text of the element at a slash-separated path of local names ('' when absent)."""
-    for step in path.split("/"):
-        element = child(element, step)
-        if element is None:
-            return ""
-    return (element.text or "").strip()
+    if element is None:
+        return ""
+    query = _paths.get(path)
+    if query is None:
+        query = _paths[path] = "/".join("{*}" + step for step in path.split("/"))
+    found = element.find(query)
+    return (found.text or "").strip() if found is not None else ""
 
 
 def first_business_child(business_data: etree._Element) -> etree._Element | None:

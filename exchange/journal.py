@@ -142,6 +142,7 @@ class Journal:
         self._db.executescript(_SCHEMA)
         self._lock = threading.RLock()
         self._depth = 0
+        self._events: list[tuple] = []  # appended events of the open transaction, in chain order
         self._last_hash = self._tail_hash()
 
     def close(self) -> None:
@@ -167,8 +168,10 @@ class Journal:
             start_hash = self._last_hash
             try:
                 yield self
+                self._flush_events()
             except BaseException:
                 self._db.execute("ROLLBACK")
+                self._events.clear()
                 self._last_hash = start_hash
                 raise
             else:
@@ -178,49 +181,52 @@ class Journal:
 
     # -- writing -------------------------------------------------------------
 
-    def store_body(self, data: bytes) -> str:
-        digest = sha256(data)
+    def store_body(self, data: bytes, digest: str | None = None) -> str:
+        digest = digest or sha256(data)
         self._db.execute(
             "INSERT OR IGNORE INTO bodies (sha256, size, body) VALUES (?, ?, ?)", (digest, len(data), data)
         )
         return digest
 
-    def add_document(self, document_id: str, endpoint: str, source_name: str, digest: str, size: int) -> None:
+    def add_document(self, document_id: str, endpoint: str, source_name: str, digest: str, size: int, *,
+                     state: str, reason: str = "", message_type: str = "", dialect: str = "",
+                     message_id: str = "", sender: str = "", business_id: str = "",
+                     keys: dict[str, str] | None = None) -> None:
+        """One row per received document, written once with what the pipeline found out."""
         self._db.execute(
-            "INSERT INTO documents (document_id, received_at, endpoint, source_name, sha256, size, state)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (document_id, now(), endpoint, source_name, digest, size, RECEIVED),
+            "INSERT INTO documents (document_id, received_at, endpoint, source_name, sha256, size, message_type,"
+            " dialect, message_id, sender, business_id, state, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (document_id, now(), endpoint, source_name, digest, size, message_type, dialect, message_id, sender,
+             business_id, state, reason),
         )
-
-    def set_facts(self, document_id: str, *, message_type: str, dialect: str, message_id: str,
-                  sender: str, business_id: str, keys: dict[str, str]) -> None:
-        self._db.execute(
-            "UPDATE documents SET message_type=?, dialect=?, message_id=?, sender=?, business_id=?"
-            " WHERE document_id=?",
-            (message_type, dialect, message_id, sender, business_id, document_id),
-        )
-        self._db.executemany(
-            "INSERT INTO keys (document_id, name, value) VALUES (?, ?, ?)",
-            [(document_id, name, value) for name, value in keys.items() if value],
-        )
+        if keys:
+            self._db.executemany(
+                "INSERT INTO keys (document_id, name, value) VALUES (?, ?, ?)",
+                [(document_id, name, value) for name, value in keys.items() if value],
+            )
 
     def set_state(self, document_id: str, state: str, reason: str = "") -> None:
         self._db.execute("UPDATE documents SET state=?, reason=? WHERE document_id=?", (state, reason, document_id))
 
     def append(self, document_id: str, kind: str, *, endpoint: str = "", route: str = "",
                reason: str = "", detail: dict | None = None) -> None:
-        """Append one event to the hash chain."""
+        """Append one event to the hash chain (written with the transaction's other events)."""
+        if not self._depth:
+            raise RuntimeError("journal events are appended inside a transaction")
         at = now()
-        detail_json = json.dumps(detail or {}, ensure_ascii=False, sort_keys=True)
-        with self._lock:
-            prev = self._last_hash
-            digest = event_hash(prev, document_id, at, kind, endpoint, route, reason, detail_json)
-            self._db.execute(
+        detail_json = json.dumps(detail, ensure_ascii=False, sort_keys=True) if detail else "{}"
+        digest = event_hash(self._last_hash, document_id, at, kind, endpoint, route, reason, detail_json)
+        self._events.append((document_id, at, kind, endpoint, route, reason, detail_json, self._last_hash, digest))
+        self._last_hash = digest
+
+    def _flush_events(self) -> None:
+        if self._events:
+            self._db.executemany(
                 "INSERT INTO events (document_id, at, kind, endpoint, route, reason, detail, prev_hash, hash)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (document_id, at, kind, endpoint, route, reason, detail_json, prev, digest),
+                self._events,
             )
-            self._last_hash = digest
+            self._events.clear()
 
     def add_delivery(self, delivery_id: str, document_id: str, endpoint: str, route: str, map_name: str,
                      digest: str, name: str, kind: str) -> None:
@@ -345,5 +351,7 @@ class Journal:
 
 def event_hash(prev: str, document_id: str, at: str, kind: str, endpoint: str, route: str, reason: str,
                detail_json: str) -> str:
-    record = json.dumps([prev, document_id, at, kind, endpoint, route, reason, detail_json], ensure_ascii=False)
+    # Each field prefixed by its length, so no field's content can shift a boundary.
+    record = "".join(f"{len(field)}:{field}" for field in
+                     (prev, document_id, at, kind, endpoint, route, reason, detail_json))
     return hashlib.sha256(record.encode("utf-8")).hexdigest()

@@ -13,7 +13,6 @@ network. This module does not know message types; ``envelope`` does.
 
 from __future__ import annotations
 
-import re
 import threading
 from dataclasses import dataclass
 
@@ -43,14 +42,18 @@ def _new_parser() -> etree.XMLParser:
 # lxml parser objects must not be shared between threads.
 _local = threading.local()
 
-# A DOCTYPE or ENTITY declaration anywhere in the prolog. Checked on the raw bytes
-# first so that a bomb is refused before libxml2 sees it; the parsed tree's docinfo
-# is checked too, for encodings (UTF-16) the byte pattern would miss.
-_DTD_MARKS = [
-    re.compile(re.escape(mark.encode(codec)))
-    for mark in ("<!DOCTYPE", "<!ENTITY")
-    for codec in ("utf-8", "utf-16-le", "utf-16-be")
-]
+# A DOCTYPE or ENTITY declaration, looked for in the raw bytes first so that a bomb
+# is refused before libxml2 sees it (bytes.find is far cheaper than a parse). The
+# parsed tree's docinfo is checked too, for encodings these byte patterns miss.
+_DTD_MARKS = tuple(
+    mark.encode(codec) for mark in ("<!DOCTYPE", "<!ENTITY") for codec in ("utf-8", "utf-16-le", "utf-16-be")
+)
+
+
+def _declares_dtd(data: bytes) -> bool:
+    if b"\x00" not in data[:4]:  # not UTF-16: the two ASCII marks suffice
+        return data.find(b"<!DOCTYPE") >= 0 or data.find(b"<!ENTITY") >= 0
+    return any(data.find(mark) >= 0 for mark in _DTD_MARKS)
 
 
 def _depth_probe(depth: int) -> etree.XPath:
@@ -69,7 +72,7 @@ def parse(data: bytes, limits: Limits = Limits()) -> etree._ElementTree:
         raise RefusedInput(
             f"the document is {len(data):,} bytes, over the limit of {limits.max_bytes:,} bytes"
         )
-    if any(mark.search(data) for mark in _DTD_MARKS):
+    if _declares_dtd(data):
         raise RefusedInput("the document has a DOCTYPE or ENTITY declaration, which the hub never accepts")
     try:
         parser = getattr(_local, "parser", None)

@@ -21,7 +21,7 @@ def test_a_failed_transaction_leaves_nothing_behind(tmp_path):
     journal = Journal(tmp_path / "j.sqlite")
     try:
         with journal.transaction():
-            journal.add_document("D1", "etps", "a.xml", journal.store_body(b"<a/>"), 4)
+            journal.add_document("D1", "etps", "a.xml", journal.store_body(b"<a/>"), 4, state="RECEIVED")
             journal.append("D1", "RECEIVED")
             raise RuntimeError("crash")
     except RuntimeError:
