@@ -27,6 +27,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterator
 
+import orjson
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS bodies (
     sha256 TEXT PRIMARY KEY,
@@ -214,7 +216,7 @@ class Journal:
         if not self._depth:
             raise RuntimeError("journal events are appended inside a transaction")
         at = now()
-        detail_json = json.dumps(detail, ensure_ascii=False, sort_keys=True) if detail else "{}"
+        detail_json = orjson.dumps(detail, option=orjson.OPT_SORT_KEYS).decode() if detail else "{}"
         digest = event_hash(self._last_hash, document_id, at, kind, endpoint, route, reason, detail_json)
         self._events.append((document_id, at, kind, endpoint, route, reason, detail_json, self._last_hash, digest))
         self._last_hash = digest

@@ -11,31 +11,66 @@ import logging
 import sys
 from typing import TextIO
 
+import orjson
 import structlog
 
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
 
 
+_streams: list[TextIO] = []
+
+
+class _CurrentStderr:
+    """Whatever sys.stderr is at the moment of writing (it is replaced under test runners)."""
+
+    @property
+    def buffer(self):
+        return self
+
+    def isatty(self) -> bool:
+        return sys.stderr.isatty()
+
+    def write(self, data) -> None:
+        if isinstance(data, bytes):
+            sys.stderr.buffer.write(data) if hasattr(sys.stderr, "buffer") else sys.stderr.write(data.decode())
+        else:
+            sys.stderr.write(data)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure(format_: str = "auto", level: str = "info", stream: TextIO | None = None) -> None:
-    stream = stream or sys.stderr
+    """Route the hub's events to ``stream`` (default stderr) as JSON lines or readable lines."""
+    _streams[:] = [stream] if stream is not None else []  # keep it alive: the logger writes to its buffer
+    stream = stream or _CurrentStderr()
     pretty = format_ == "pretty" or (format_ == "auto" and stream.isatty())
-    renderer = (
-        structlog.dev.ConsoleRenderer(colors=stream.isatty())
-        if pretty
-        else structlog.processors.JSONRenderer(ensure_ascii=False)
-    )
+    processors = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.format_exc_info,
+    ]
+    if pretty:
+        processors.append(structlog.dev.ConsoleRenderer(colors=stream.isatty()))
+        factory = structlog.PrintLoggerFactory(file=stream)
+    elif hasattr(stream, "buffer"):
+        # orjson writes bytes straight to the stream's buffer: a log line costs ~5 us instead of ~15.
+        processors.append(structlog.processors.JSONRenderer(serializer=_json_line))
+        factory = structlog.BytesLoggerFactory(file=stream.buffer)
+    else:  # a text-only stream (io.StringIO in a test)
+        processors.append(structlog.processors.JSONRenderer(serializer=lambda e, **_: _json_line(e).decode()))
+        factory = structlog.PrintLoggerFactory(file=stream)
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info,
-            renderer,
-        ],
+        processors=processors,
         wrapper_class=structlog.make_filtering_bound_logger(_LEVELS[level]),
-        logger_factory=structlog.PrintLoggerFactory(file=stream),
+        logger_factory=factory,
         cache_logger_on_first_use=False,
     )
+
+
+def _json_line(event: dict, **_) -> bytes:
+    return orjson.dumps(event, default=str)
 
 
 def get(**context) -> structlog.typing.FilteringBoundLogger:

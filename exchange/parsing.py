@@ -81,6 +81,9 @@ def parse(data: bytes, limits: Limits = Limits()) -> etree._ElementTree:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
         line = exc.lineno if exc.lineno else None
+        if "Excessive depth" in str(exc.msg):  # libxml2's own ceiling, above any configured limit
+            raise RefusedInput(f"the document nests elements deeper than the limit of {limits.max_depth}",
+                               [Issue(f"nesting deeper than {limits.max_depth}", line=line)]) from exc
         raise RefusedInput(
             f"not well-formed XML: {exc.msg}", [Issue(f"not well-formed XML: {exc.msg}", line=line)]
         ) from exc

@@ -91,7 +91,12 @@ def authorize(endpoint: Endpoint, kind: DocumentKind, document: Document) -> Non
 def convert(context: Context, destination: Destination, document: Document,
             original: bytes) -> tuple[bytes, str, Step | None]:
     """The bytes for one destination, checked against the target's schema before they leave."""
-    receiver = context.endpoints[destination.endpoint]
+    receiver = context.endpoints.get(destination.endpoint)
+    if receiver is None:
+        raise ConversionError(f"route {destination.route} names endpoint {destination.endpoint}, "
+                              "which is not configured")
+    if destination.map is not None and destination.map not in context.catalog.maps:
+        raise ConversionError(f"route {destination.route} names map {destination.map}, which is not in the catalog")
     if destination.map is None:
         message_type = document.business.message_type
         step = None

@@ -122,4 +122,4 @@ def test_a_map_whose_output_fails_the_target_schema_is_a_conversion_error(tmp_pa
 def test_a_stylesheet_that_does_not_compile_stops_the_catalog_from_loading(tmp_path):
     with pytest.raises(ConfigError, match="sas121-enterprise-to-zone.xsl"):
         _catalog_with(tmp_path, "<xsl:stylesheet version='1.0' xmlns:xsl='http://www.w3.org/1999/XSL/Transform'>"
-                                "<xsl:template match='/'><xsl:bogus/></xsl:template></xsl:stylesheet>")
+                                "<xsl:template match='/'><xsl:value-of select='(('/></xsl:template></xsl:stylesheet>")
