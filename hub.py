@@ -111,26 +111,27 @@ def consistency_problems(assembly: Assembly) -> list[str]:
     return problems
 
 
-def open_engine(assembly: Assembly) -> tuple[Engine, Journal, list]:
-    """The journal and every endpoint's adapters, connected, wrapped in an engine."""
+def open_engine(assembly: Assembly) -> Engine:
+    """The journal and every endpoint's adapters, connected, in an engine. Close it with ``engine.close()``."""
     journal = Journal(assembly.settings.journal_path)
     inbound, outbound, opened = {}, {}, []
-    for endpoint in assembly.endpoints.values():
-        receiver, sender = adapters.build(endpoint, assembly.settings.data_dir)
-        for adapter in (receiver, sender):
-            adapter.connect()
-            opened.append(adapter)
-        if endpoint.may_send:
-            inbound[endpoint.name] = receiver
-        outbound[endpoint.name] = sender
+    try:
+        for endpoint in assembly.endpoints.values():
+            receiver, sender = adapters.build(endpoint, assembly.settings.data_dir)
+            for adapter in (receiver, sender):
+                adapter.connect()
+                opened.append(adapter)
+            if endpoint.may_send:
+                inbound[endpoint.name] = receiver
+            outbound[endpoint.name] = sender
+    except BaseException:
+        for adapter in opened:
+            adapter.close()
+        journal.close()
+        raise
     engine = Engine(assembly.context, journal, inbound, outbound, batch_size=assembly.settings.batch_size)
-    return engine, journal, opened
-
-
-def close_all(journal: Journal, opened: list) -> None:
-    for adapter in opened:
-        adapter.close()
-    journal.close()
+    engine.resources = opened
+    return engine
 
 
 # -- commands ----------------------------------------------------------------
@@ -139,7 +140,7 @@ def close_all(journal: Journal, opened: list) -> None:
 def cmd_run(args) -> int:
     assembly = assemble(args.config, args.data_dir)
     _configure_logs(args, assembly.settings)
-    engine, journal, opened = open_engine(assembly)
+    engine = open_engine(assembly)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
@@ -149,7 +150,7 @@ def cmd_run(args) -> int:
     try:
         engine.run(once=args.once, poll_interval=assembly.settings.poll_interval, stop=stop)
     finally:
-        close_all(journal, opened)
+        engine.close()
         log.info("hub.stopped")
     return 0
 
@@ -335,7 +336,8 @@ def cmd_demo(args) -> int:
     log_path = data_dir / "hub.log"
     with open(log_path, "w", encoding="utf-8") as log_file:
         logs.configure("json", "info", stream=log_file)
-        engine, journal, opened = open_engine(assembly)
+        engine = open_engine(assembly)
+        journal = engine.journal
         try:
             print(f"Customs exchange hub demo: {len(assembly.endpoints)} parties on local folders under {data_dir}")
             shown: set[str] = set()
@@ -353,7 +355,7 @@ def cmd_demo(args) -> int:
                         shown.add(document["document_id"])
                         _print_demo_document(journal, document, data_dir)
         finally:
-            close_all(journal, opened)
+            engine.close()
     print(f"\nEvery step is in the journal ({assembly.settings.journal_path}) and in the JSON log ({log_path}).")
     print("Follow one document end to end, for example:")
     print(f"  .venv/bin/hub --data-dir {data_dir} trace HC2026112800001")

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import deque
 from pathlib import Path
 
 from exchange.errors import TransportError
@@ -47,19 +48,21 @@ def _ignored(name: str) -> bool:
     return name.startswith(".") or name.endswith((".part", ".tmp", ".filepart"))
 
 
-def _move_aside(source: Path, box: Path) -> Path:
+def _move_aside(source: str, box: str) -> str:
     """Rename into ``box`` without overwriting an earlier file of the same name."""
-    target = box / source.name
+    name = os.path.basename(source)
+    target = os.path.join(box, name)
+    stem, suffix = os.path.splitext(name)
     counter = 1
-    while target.exists():
-        target = box / f"{source.stem}.{counter}{source.suffix}"
+    while os.path.exists(target):
+        target = os.path.join(box, f"{stem}.{counter}{suffix}")
         counter += 1
     os.replace(source, target)
     return target
 
 
 class _FileAcknowledgement:
-    def __init__(self, endpoint: str, path: Path, folder: Path):
+    def __init__(self, endpoint: str, path: str, folder: str):
         self.endpoint, self.path, self.folder = endpoint, path, folder
 
     def ack(self) -> None:
@@ -70,9 +73,9 @@ class _FileAcknowledgement:
 
     def _move(self, box: str) -> None:
         try:
-            _move_aside(self.path, self.folder / box)
+            _move_aside(self.path, os.path.join(self.folder, box))
         except OSError as exc:
-            raise TransportError(self.endpoint, f"could not move {self.path.name} to {box}: {exc}") from exc
+            raise TransportError(self.endpoint, f"could not move {os.path.basename(self.path)} to {box}: {exc}") from exc
 
 
 class LocalInbound(Lifecycle):
@@ -80,6 +83,8 @@ class LocalInbound(Lifecycle):
         self.settings = settings
         self.endpoint = settings.endpoint
         self.outbox = settings.folder / "OutBox"
+        self._folder = str(settings.folder)
+        self._backlog: deque[str] = deque()  # paths listed but not yet handed out, oldest first
 
     def connect(self) -> None:
         try:
@@ -88,26 +93,35 @@ class LocalInbound(Lifecycle):
         except OSError as exc:
             raise TransportError(self.endpoint, f"cannot create folders under {self.settings.folder}: {exc}") from exc
 
-    def receive(self, max_count: int) -> list[Inbound]:
+    def _list(self) -> list[str]:
+        """Complete files in OutBox, oldest first."""
         try:
-            entries = [e for e in os.scandir(self.outbox) if e.is_file() and not _ignored(e.name)]
+            entries = [e for e in os.scandir(self.outbox) if not _ignored(e.name) and e.is_file()]
         except OSError as exc:
             raise TransportError(self.endpoint, f"cannot list {self.outbox}: {exc}") from exc
+        stamped = [(e.stat().st_mtime_ns, e.name, e.path) for e in entries]
         if self.settings.settle_seconds:
-            newest = time.time() - self.settings.settle_seconds
-            entries = [e for e in entries if e.stat().st_mtime <= newest]
-        entries.sort(key=lambda e: (e.stat().st_mtime_ns, e.name))
+            newest = time.time_ns() - int(self.settings.settle_seconds * 1e9)
+            stamped = [entry for entry in stamped if entry[0] <= newest]
+        stamped.sort()
+        return [path for _, _, path in stamped]
+
+    def receive(self, max_count: int) -> list[Inbound]:
+        # A large backlog is listed once and handed out batch by batch, not listed again per batch.
+        if not self._backlog:
+            self._backlog.extend(self._list())
         received = []
-        for entry in entries[:max_count]:
-            path = Path(entry.path)
+        while self._backlog and len(received) < max_count:
+            path = self._backlog.popleft()
             try:
-                body = path.read_bytes()
+                with open(path, "rb") as handle:
+                    body = handle.read()
             except FileNotFoundError:
                 continue  # taken away between listing and reading: nothing to journal
             except OSError as exc:
                 raise TransportError(self.endpoint, f"cannot read {path}: {exc}") from exc
-            message = Message(body=body, endpoint=self.endpoint, name=entry.name)
-            received.append(Inbound(message, _FileAcknowledgement(self.endpoint, path, self.settings.folder)))
+            message = Message(body=body, endpoint=self.endpoint, name=os.path.basename(path))
+            received.append(Inbound(message, _FileAcknowledgement(self.endpoint, path, self._folder)))
         return received
 
 
@@ -127,13 +141,15 @@ class LocalOutbound(Lifecycle):
         final = self.inbox / outgoing.name
         partial = self.inbox / f".{outgoing.name}.part"
         try:
-            with open(partial, "wb") as handle:
-                handle.write(outgoing.body)
+            descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
+            try:
+                view = memoryview(outgoing.body)
+                while view:  # os.write may write less than asked
+                    view = view[os.write(descriptor, view):]
                 if self.settings.fsync:
-                    handle.flush()
-                    os.fsync(handle.fileno())
-            if partial.stat().st_size != len(outgoing.body):
-                raise TransportError(self.endpoint, f"short write of {outgoing.name}")
+                    os.fsync(descriptor)
+            finally:
+                os.close(descriptor)
             os.replace(partial, final)
         except OSError as exc:
             raise TransportError(self.endpoint, f"cannot write {final}: {exc}") from exc

@@ -53,7 +53,8 @@ def pure_rate(sample: Path, count: int) -> float:
 def hub_rate(sample: Path, count: int, fsync: bool) -> float:
     data_dir = Path(tempfile.mkdtemp(prefix="hub-bench-"))
     assembly = hub.assemble(hub.DEFAULT_CONFIG, data_dir)
-    engine, journal, opened = hub.open_engine(assembly)
+    engine = hub.open_engine(assembly)
+    journal = engine.journal
     for adapter in engine.outbound.values():
         adapter.settings.fsync = fsync
     outbox = engine.inbound["etps-shenyang"].outbox
@@ -63,7 +64,7 @@ def hub_rate(sample: Path, count: int, fsync: bool) -> float:
     engine.run(once=True)
     elapsed = time.perf_counter() - started
     states = {d["state"] for d in journal.documents()}
-    hub.close_all(journal, opened)
+    engine.close()
     assert states == {"DELIVERED"}, states
     return count / elapsed
 

@@ -145,7 +145,8 @@ class Catalog:
         issues = self._validators[kind.xsd].issues(document.tree, file)
         if issues:
             raise InvalidDocument(
-                f"{len(issues)} schema error(s) against {kind.label}: {issues[0]}", issues
+                f"{len(issues)} schema error{'s' if len(issues) > 1 else ''} against {kind.xsd.name} "
+                f"({kind.label})", issues
             )
 
     # -- converting ----------------------------------------------------------

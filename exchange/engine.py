@@ -1,19 +1,22 @@
 """The engine: moves documents from inbound adapters through the pipeline into the outbox.
 
-One poll does two things:
+One poll does three things:
 
 1. For each inbound endpoint, take a batch of waiting documents and, in ONE
    journal transaction (group commit), record each one (RECEIVED, its bytes),
    run the pure pipeline on it and record the outcome: the planned copies
    (outbox rows, PENDING) or the rejection and its error receipt. Only after
-   the commit are the sources acknowledged (SentBox) or refused (FailBox).
-2. Send what the outbox holds (copies and error receipts), then record in one
-   transaction which were delivered. A failed send is retried with
-   exponential backoff; after ``max_attempts`` the delivery is DEAD.
+   the commit are the sources acknowledged (SentBox) or refused (FailBox), and
+   the new deliveries handed to the delivery workers (``delivery.Deliverer``).
+2. Record, in one transaction, which deliveries the workers finished. A failed
+   send is retried with exponential backoff; after ``max_attempts`` it is DEAD.
+3. Now and then, hand the workers what the outbox holds from an earlier run
+   or whose retry is due.
 
-A crash anywhere leaves either an unacknowledged source (read again, and
-recognised as a duplicate by its bytes) or a PENDING delivery (sent again,
-under the same name, so a folder destination is overwritten, not doubled).
+The journal is only ever touched from the engine's thread. A crash anywhere
+leaves either an unacknowledged source (read again, and recognised as a
+duplicate by its bytes) or a PENDING delivery (sent again under the same name,
+so a folder destination is overwritten, not doubled).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from dataclasses import dataclass
 
 from . import journal as j
 from . import logs
+from .delivery import Deliverer
 from .errors import DocumentError, HubError, TransportError
 from .journal import Journal
 from .message import Inbound, Outgoing, new_id
@@ -61,6 +65,12 @@ class Engine:
         self.batch_size = batch_size
         self.retry = retry
         self.log = logs.get()
+        self.deliverer = Deliverer(outbound)
+        self.resources: list = []  # adapters and the journal, closed by close()
+        self.scan_interval = 1.0  # how often the outbox is searched for deliveries due again
+        self._next_scan = 0.0
+        self._sending: dict[str, j.PendingDelivery] = {}  # handed to a worker, not yet settled
+        self._fresh: list[tuple[j.PendingDelivery, bytes]] = []  # queued in the open transaction
 
     # -- receiving -----------------------------------------------------------
 
@@ -75,12 +85,20 @@ class Engine:
                 continue
             if batch:
                 done += self.take_in(batch)
-        done += self.deliver()
+        done += self.settle_finished()
+        done += self.submit_due()
         return done
 
     def take_in(self, batch: list[Inbound]) -> int:
-        with self.journal.transaction():
-            decisions = [self._record(item) for item in batch]
+        try:
+            with self.journal.transaction():
+                decisions = [self._record(item) for item in batch]
+        except BaseException:
+            self._fresh.clear()  # rolled back: these deliveries do not exist
+            raise
+        for pending, body in self._fresh:  # committed: hand them to their workers
+            self._submit(pending, body)
+        self._fresh.clear()
         for decision in decisions:  # only now, after the commit, settle the sources
             try:
                 if decision.accepted:
@@ -105,10 +123,6 @@ class Engine:
         row = {"document_id": document_id, "endpoint": message.endpoint, "source_name": message.name,
                "digest": digest, "size": len(message.body)}
 
-        earlier = self.journal.find_accepted(endpoint=message.endpoint, digest=digest)
-        if earlier:
-            return self._duplicate(item, row, {}, earlier, "the same bytes", log)
-
         try:
             outcome = process(message.body, message.endpoint, message.name, self.context)
         except Exception as exc:  # noqa: BLE001 - a bug must not stop the hub or lose the document
@@ -123,12 +137,16 @@ class Engine:
                      "business_id": business.business_id, "keys": business.keys}
             log = log.bind(message_type=business.message_type, sender=business.sender,
                            message_id=business.message_id, business_id=business.business_id)
-        if outcome.accepted and business.message_id:
-            earlier = self.journal.find_accepted(endpoint=message.endpoint, sender=business.sender,
-                                                 message_type=business.message_type,
-                                                 message_id=business.message_id)
-            if earlier:
-                return self._duplicate(item, row, facts, earlier, f"message id {business.message_id}", log)
+        # At least once from the source, at most once onwards: a document this endpoint already
+        # got accepted (same bytes, or same sender, type and message id) is not delivered again.
+        earlier = self.journal.find_accepted(
+            endpoint=message.endpoint, digest=digest, sender=business.sender if business else "",
+            message_type=business.message_type if business else "",
+            message_id=business.message_id if business and outcome.accepted else "")
+        if earlier:
+            original, original_digest = earlier
+            why = "the same bytes" if original_digest == digest else f"message id {business.message_id}"
+            return self._duplicate(item, row, facts, original, why, log)
 
         for step in outcome.steps:
             self.journal.append(document_id, step.kind, endpoint=step.endpoint, route=step.route, detail=step.detail)
@@ -137,18 +155,10 @@ class Engine:
             return self._refuse(item, row, facts, outcome, log)
 
         for copy in outcome.copies:
-            delivery_id = new_id()
-            name = f"{copy.message_type}_{document_id}.xml"
-            copy_digest = digest if copy.body is message.body else self.journal.store_body(copy.body)
-            self.journal.add_delivery(delivery_id, document_id, copy.destination.endpoint,
-                                      copy.destination.route, copy.destination.map or "",
-                                      copy_digest, name, j.ROUTED_COPY)
-            self.journal.append(document_id, "QUEUED", endpoint=copy.destination.endpoint,
-                                route=copy.destination.route,
-                                detail={"delivery_id": delivery_id, "name": name, "sha256": copy_digest})
+            self._queue(document_id, facts, copy.destination.endpoint, copy.destination.route,
+                        copy.destination.map or "", copy.body, digest if copy.body is message.body else None,
+                        f"{copy.message_type}_{document_id}.xml", j.ROUTED_COPY, "QUEUED")
         self.journal.add_document(**row, state=j.ACCEPTED, **facts)
-        log.info("document.accepted", destinations=[c.destination.endpoint for c in outcome.copies],
-                 duration_ms=round(outcome.seconds * 1000, 3))
         return _Decision(item, document_id, True)
 
     def _duplicate(self, item: Inbound, row: dict, facts: dict, earlier: str, why: str, log) -> _Decision:
@@ -173,46 +183,60 @@ class Engine:
                    duration_ms=round(outcome.seconds * 1000, 3))
         # Answer the endpoint it came from, listing every issue.
         receipt = error_receipt(document_id, item.message.name, error, outcome.envelope)
-        name = error_receipt_name(document_id, outcome.envelope)
-        delivery_id = new_id()
-        self.journal.add_delivery(delivery_id, document_id, item.message.endpoint, "", "",
-                                  self.journal.store_body(receipt), name, j.ERROR_RECEIPT)
-        self.journal.append(document_id, "ANSWER_QUEUED", endpoint=item.message.endpoint,
-                            detail={"delivery_id": delivery_id, "name": name})
+        self._queue(document_id, facts, item.message.endpoint, "", "", receipt, None,
+                    error_receipt_name(document_id, outcome.envelope), j.ERROR_RECEIPT, "ANSWER_QUEUED")
         return _Decision(item, document_id, False, error.reason)
+
+    def _queue(self, document_id: str, facts: dict, endpoint: str, route: str, map_name: str, body: bytes,
+               digest: str | None, name: str, kind: str, event: str) -> None:
+        """Put one delivery in the outbox; it is handed to its worker once the batch is committed."""
+        delivery_id = new_id()
+        digest = digest or self.journal.store_body(body)
+        self.journal.add_delivery(delivery_id, document_id, endpoint, route, map_name, digest, name, kind)
+        self.journal.append(document_id, event, endpoint=endpoint, route=route,
+                            detail={"delivery_id": delivery_id, "name": name, "sha256": digest})
+        pending = j.PendingDelivery(delivery_id, document_id, endpoint, route, digest, name, kind, 0,
+                                    facts.get("message_type", ""), facts.get("message_id", ""),
+                                    facts.get("sender", ""))
+        self._fresh.append((pending, body))
 
     # -- delivering ----------------------------------------------------------
 
-    def deliver(self) -> int:
-        """Send every due delivery once; record the results in one transaction."""
-        pending = self.journal.pending_deliveries(self.batch_size * 4)
-        if not pending:
+    def _submit(self, pending: j.PendingDelivery, body: bytes) -> None:
+        self._sending[pending.delivery_id] = pending
+        self.deliverer.submit(pending.endpoint, Outgoing(
+            delivery_id=pending.delivery_id,
+            document_id=pending.document_id,
+            body=body,
+            name=pending.name,
+            headers={"document_id": pending.document_id, "message_type": pending.message_type,
+                     "message_id": pending.message_id, "sender": pending.sender,
+                     "delivery_id": pending.delivery_id},
+        ))
+
+    def submit_due(self, force: bool = False) -> int:
+        """Hand the workers what the outbox holds from earlier runs, or whose retry is due."""
+        if not force and time.monotonic() < self._next_scan:
             return 0
-        results: list[tuple[j.PendingDelivery, str | None]] = []
-        for delivery in pending:
-            adapter = self.outbound.get(delivery.endpoint)
-            outgoing = Outgoing(
-                delivery_id=delivery.delivery_id,
-                document_id=delivery.document_id,
-                body=self.journal.body(delivery.sha256),
-                name=delivery.name,
-                headers={"document_id": delivery.document_id, "message_type": delivery.message_type,
-                         "message_id": delivery.message_id, "sender": delivery.sender,
-                         "delivery_id": delivery.delivery_id},
-            )
-            try:
-                if adapter is None:
-                    raise TransportError(delivery.endpoint, "no such endpoint is configured any more")
-                adapter.send(outgoing)
-                results.append((delivery, None))
-            except TransportError as exc:
-                results.append((delivery, exc.reason))
-        with self.journal.transaction():
-            for delivery, error in results:
-                self._settle(delivery, error)
+        self._next_scan = time.monotonic() + self.scan_interval
+        submitted = 0
+        for pending in self.journal.pending_deliveries(self.batch_size * 4):
+            if pending.delivery_id not in self._sending:
+                self._submit(pending, self.journal.body(pending.sha256))
+                submitted += 1
+        return submitted
+
+    def settle_finished(self, wait: float = 0.0) -> int:
+        """Record what the workers finished, in one transaction."""
+        results = self.deliverer.results(wait)
+        if results:
+            with self.journal.transaction():
+                delivered = [self._settle(self._sending.pop(result.delivery_id), result.error) for result in results]
+                self.journal.settle_documents([document_id for document_id in delivered if document_id])
         return len(results)
 
-    def _settle(self, delivery: j.PendingDelivery, error: str | None) -> None:
+    def _settle(self, delivery: j.PendingDelivery, error: str | None) -> str | None:
+        """Record one delivery's outcome; returns the document id when a routed copy arrived."""
         log = self.log.bind(document_id=delivery.document_id, delivery_id=delivery.delivery_id,
                             endpoint=delivery.endpoint, message_type=delivery.message_type,
                             route=delivery.route or None, kind=delivery.kind)
@@ -221,17 +245,15 @@ class Engine:
             self.journal.settle_delivery(delivery.delivery_id, j.SENT)
             self.journal.append(delivery.document_id, kind, endpoint=delivery.endpoint, route=delivery.route,
                                 detail={"delivery_id": delivery.delivery_id, "name": delivery.name})
-            if delivery.kind == j.ROUTED_COPY:
-                self.journal.settle_document_if_done(delivery.document_id)
             log.info(f"delivery.{kind.lower()}", name=delivery.name)
-            return
+            return delivery.document_id if delivery.kind == j.ROUTED_COPY else None
         attempts = delivery.attempts + 1
         if attempts >= self.retry.max_attempts:
             self.journal.settle_delivery(delivery.delivery_id, j.DEAD, error)
             self.journal.append(delivery.document_id, "DEAD", endpoint=delivery.endpoint, route=delivery.route,
                                 reason=error, detail={"delivery_id": delivery.delivery_id, "attempts": attempts})
             log.error("delivery.dead", error=error, attempts=attempts)
-            return
+            return None
         delay = self.retry.delay(attempts)
         self.journal.retry_delivery(delivery.delivery_id, error, delay)
         self.journal.append(delivery.document_id, "DELIVERY_FAILED", endpoint=delivery.endpoint,
@@ -239,18 +261,36 @@ class Engine:
                             detail={"delivery_id": delivery.delivery_id, "attempts": attempts,
                                     "retry_in_s": round(delay, 1)})
         log.warning("delivery.failed", error=error, attempts=attempts, retry_in_s=round(delay, 1))
+        return None
 
     # -- running -------------------------------------------------------------
 
-    def run(self, once: bool = False, poll_interval: float = 1.0, stop=None) -> None:
-        """Poll until stopped; with ``once``, until nothing is waiting."""
-        while stop is None or not stop.is_set():
-            done = self.poll()
-            if once and done == 0:
-                return
-            if done == 0:
-                if stop is not None:
-                    stop.wait(poll_interval)
-                else:
-                    time.sleep(poll_interval)
+    def start(self) -> None:
+        self.deliverer.start()
+        self.submit_due(force=True)
 
+    def stop(self) -> None:
+        """Finish and record every delivery already handed to a worker."""
+        self.deliverer.stop()
+        self.settle_finished()
+
+    def close(self) -> None:
+        """Stop the worker threads and close every adapter and the journal."""
+        self.stop()
+        for resource in self.resources:
+            resource.close()
+        self.journal.close()
+
+    def run(self, once: bool = False, poll_interval: float = 1.0, stop=None) -> None:
+        """Poll until stopped; with ``once``, until nothing is waiting and nothing is being sent."""
+        self.start()
+        try:
+            while stop is None or not stop.is_set():
+                done = self.poll()
+                if once and done == 0 and not self.deliverer.busy and self.submit_due(force=True) == 0:
+                    return
+                if done == 0:
+                    # Sleep until a delivery finishes or it is time to look at the sources again.
+                    self.settle_finished(wait=poll_interval if not once else 0.05)
+        finally:
+            self.stop()

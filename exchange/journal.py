@@ -251,18 +251,13 @@ class Journal:
             (error, now(), now(delay), delivery_id),
         )
 
-    def settle_document_if_done(self, document_id: str) -> bool:
-        """Mark an accepted document DELIVERED once none of its routed copies is pending."""
-        open_ = self._db.execute(
-            "SELECT COUNT(*) FROM deliveries WHERE document_id=? AND kind=? AND state!=?",
-            (document_id, ROUTED_COPY, SENT),
-        ).fetchone()[0]
-        if open_ == 0:
-            self._db.execute(
-                "UPDATE documents SET state=? WHERE document_id=? AND state=?", (DELIVERED, document_id, ACCEPTED)
-            )
-            return True
-        return False
+    def settle_documents(self, document_ids: list[str]) -> None:
+        """Mark accepted documents DELIVERED once none of their routed copies is still open."""
+        self._db.executemany(
+            "UPDATE documents SET state=? WHERE document_id=? AND state=? AND NOT EXISTS"
+            " (SELECT 1 FROM deliveries d WHERE d.document_id=documents.document_id AND d.kind=? AND d.state!=?)",
+            [(DELIVERED, document_id, ACCEPTED, ROUTED_COPY, SENT) for document_id in document_ids],
+        )
 
     # -- reading -------------------------------------------------------------
 
@@ -272,22 +267,16 @@ class Journal:
             raise KeyError(digest)
         return bytes(row[0])
 
-    def find_accepted(self, *, endpoint: str, digest: str | None = None, sender: str = "",
-                      message_type: str = "", message_id: str = "") -> str | None:
-        """An earlier accepted document with the same bytes, or the same sender, type and message id."""
-        accepted = (ACCEPTED, DELIVERED)
-        if digest is not None:
-            row = self._db.execute(
-                "SELECT document_id FROM documents WHERE sha256=? AND endpoint=? AND state IN (?, ?) LIMIT 1",
-                (digest, endpoint, *accepted),
-            ).fetchone()
-        else:
-            row = self._db.execute(
-                "SELECT document_id FROM documents WHERE message_id=? AND sender=? AND message_type=?"
-                " AND endpoint=? AND state IN (?, ?) LIMIT 1",
-                (message_id, sender, message_type, endpoint, *accepted),
-            ).fetchone()
-        return row[0] if row else None
+    def find_accepted(self, *, endpoint: str, digest: str, sender: str = "", message_type: str = "",
+                      message_id: str = "") -> tuple[str, str] | None:
+        """(document id, sha256) of an earlier accepted document from this endpoint with the same
+        bytes, or the same sender, type and message id (when a message id is given)."""
+        row = self._db.execute(
+            "SELECT document_id, sha256 FROM documents WHERE endpoint=? AND state IN (?, ?) AND (sha256=?"
+            " OR (message_id=? AND message_id!='' AND sender=? AND message_type=?)) LIMIT 1",
+            (endpoint, ACCEPTED, DELIVERED, digest, message_id, sender, message_type),
+        ).fetchone()
+        return (row[0], row[1]) if row else None
 
     def pending_deliveries(self, limit: int) -> list[PendingDelivery]:
         rows = self._db.execute(

@@ -119,14 +119,17 @@ def convert(context: Context, destination: Destination, document: Document,
                 f"the output of map {spec.name} for {destination.endpoint} is not a valid "
                 f"{spec.target[0]}/{spec.target[1]}: {exc.reason}", exc.issues) from exc
         message_type = kind.type
-        step = Step("CONVERTED", {"map": spec.name, "to": f"{kind.type}/{kind.dialect}",
-                                  "ms": round((time.perf_counter() - started) * 1000, 3)},
+        step = Step("CONVERTED", {"map": spec.name, "to": f"{kind.type}/{kind.dialect}", "ms": _ms(started)},
                     route=destination.route, endpoint=destination.endpoint)
     if message_type not in receiver.may_receive:
         raise ConversionError(
             f"route {destination.route} would send {message_type} to endpoint {receiver.name}, "
             f"which may receive only {', '.join(receiver.may_receive) or 'nothing'}")
     return body, message_type, step
+
+
+def _ms(since: float) -> float:
+    return round((time.perf_counter() - since) * 1000, 3)
 
 
 def process(data: bytes, endpoint_name: str, source_name: str, context: Context) -> Outcome:
@@ -139,11 +142,12 @@ def process(data: bytes, endpoint_name: str, source_name: str, context: Context)
         authorize(context.endpoints[endpoint_name], kind, document)
         context.catalog.validate(kind, document, file=source_name)
         outcome.steps.append(Step("VALIDATED", {"type": kind.type, "dialect": kind.dialect,
-                                                "xsd": kind.xsd.name}))
+                                                "xsd": kind.xsd.name, "ms": _ms(started)}))
+        routed = time.perf_counter()
         destinations = context.router.route(kind.type, endpoint_name, document)
         outcome.steps.append(Step("ROUTED", {
-            "destinations": [{"endpoint": d.endpoint, "route": d.route, "map": d.map} for d in destinations]},
-            route=",".join(sorted({d.route for d in destinations}))))
+            "destinations": [{"endpoint": d.endpoint, "route": d.route, "map": d.map} for d in destinations],
+            "ms": _ms(routed)}, route=",".join(sorted({d.route for d in destinations}))))
         # Convert for every destination before queueing any: a document goes to all or to none.
         for destination in destinations:
             body, message_type, step = convert(context, destination, document, data)

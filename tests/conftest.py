@@ -37,7 +37,8 @@ class Hub:
     def __init__(self, data_dir: Path):
         self.data_dir = data_dir
         self.assembly = hub.assemble(CONFIG, data_dir)
-        self.engine, self.journal, self.opened = hub.open_engine(self.assembly)
+        self.engine = hub.open_engine(self.assembly)
+        self.journal = self.engine.journal
 
     def folder(self, endpoint: str, box: str) -> Path:
         return self.data_dir / endpoint / box
@@ -59,7 +60,7 @@ class Hub:
         return sorted(p for p in self.folder(endpoint, box).iterdir() if not p.name.startswith("."))
 
     def close(self) -> None:
-        hub.close_all(self.journal, self.opened)
+        self.engine.close()
 
 
 @pytest.fixture

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from lxml import etree
 
 from exchange import envelope as envelopes
@@ -92,11 +94,17 @@ def test_a_resend_with_the_same_message_id_but_other_bytes_is_delivered_once(run
 def test_a_crash_before_the_source_is_moved_does_not_deliver_twice(running_hub, sample):
     """The journal committed but the hub died before moving the file to SentBox."""
     inventory = running_hub.drop("etps-shenyang", sample("etps-shenyang/INV101-import.xml"))
-    batch = running_hub.engine.inbound["etps-shenyang"].receive(10)
-    with running_hub.journal.transaction():
-        for item in batch:
-            running_hub.engine._record(item)
-    # ... crash here: no ack. On restart the file is still in OutBox.
+    class DiesBeforeSettling:
+        def ack(self):
+            pass
+
+        def nack(self, reason):
+            pass
+
+    batch = [replace(item, acknowledgement=DiesBeforeSettling())
+             for item in running_hub.engine.inbound["etps-shenyang"].receive(10)]
+    running_hub.engine.take_in(batch)
+    # ... the hub dies here: the journal holds the document, the file is still in OutBox.
     assert inventory.exists()
     running_hub.run_once()
     assert len(running_hub.files("customs", "InBox")) == 1

@@ -1,0 +1,106 @@
+"""Delivery workers: one thread per destination endpoint, so a slow or broken partner
+never holds up the intake or the other partners.
+
+The engine submits ``Outgoing`` documents; each endpoint's worker sends them in
+order through that endpoint's outbound adapter (only that thread ever touches
+the adapter: pika and paramiko objects are not thread-safe) and reports each
+outcome on one results queue. The engine records the outcomes in the journal
+from its own thread, in one transaction per poll. Nothing here touches the
+journal.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from dataclasses import dataclass
+
+from .errors import TransportError
+from .message import Outgoing
+
+_STOP = object()
+
+
+@dataclass(frozen=True)
+class Result:
+    delivery_id: str
+    endpoint: str
+    error: str | None  # None: the destination holds the document
+
+
+class Deliverer:
+    def __init__(self, outbound: dict):
+        self._outbound = outbound
+        # Queues exist from the start, so work submitted before start() waits for its worker.
+        self._queues: dict[str, queue.SimpleQueue] = {name: queue.SimpleQueue() for name in outbound}
+        self._threads: list[threading.Thread] = []
+        self._results: queue.SimpleQueue[Result] = queue.SimpleQueue()
+        self._in_flight: set[str] = set()
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        if self._threads:
+            return
+        for name, adapter in self._outbound.items():
+            thread = threading.Thread(target=self._work, args=(name, adapter, self._queues[name]),
+                                      name=f"deliver-{name}", daemon=True)
+            self._threads.append(thread)
+            thread.start()
+
+    def stop(self) -> None:
+        """Let every worker finish what it was given, then end it."""
+        if not self._threads:
+            return
+        for work in self._queues.values():
+            work.put(_STOP)
+        for thread in self._threads:
+            thread.join()
+        self._threads.clear()
+
+    def submit(self, endpoint: str, outgoing: Outgoing) -> None:
+        with self._lock:
+            if outgoing.delivery_id in self._in_flight:
+                return
+            self._in_flight.add(outgoing.delivery_id)
+        work = self._queues.get(endpoint)
+        if work is None:
+            self._results.put(Result(outgoing.delivery_id, endpoint, "no such endpoint is configured"))
+        else:
+            work.put(outgoing)
+
+    def in_flight(self, delivery_id: str) -> bool:
+        with self._lock:
+            return delivery_id in self._in_flight
+
+    @property
+    def busy(self) -> bool:
+        with self._lock:
+            return bool(self._in_flight)
+
+    def results(self, wait: float = 0.0) -> list[Result]:
+        """What finished since the last call; waits up to ``wait`` seconds for the first one."""
+        finished = []
+        try:
+            finished.append(self._results.get(timeout=wait) if wait > 0 else self._results.get_nowait())
+            while True:
+                finished.append(self._results.get_nowait())
+        except queue.Empty:
+            pass
+        with self._lock:
+            for result in finished:
+                self._in_flight.discard(result.delivery_id)
+        return finished
+
+    def _work(self, name: str, adapter, work: queue.SimpleQueue) -> None:
+        while True:
+            outgoing = work.get()
+            if outgoing is _STOP:
+                return
+            try:
+                adapter.send(outgoing)
+                error = None
+            except TransportError as exc:
+                error = exc.reason
+            except Exception as exc:  # noqa: BLE001 - an adapter bug fails this delivery, not the worker
+                error = f"endpoint {name}: unexpected {type(exc).__name__}: {exc}"
+            self._results.put(Result(outgoing.delivery_id, name, error))
