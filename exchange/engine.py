@@ -87,6 +87,7 @@ class Engine:
                 done += self.take_in(batch)
         done += self.settle_finished()
         done += self.submit_due()
+        logs.flush()
         return done
 
     def take_in(self, batch: list[Inbound]) -> int:
@@ -273,6 +274,7 @@ class Engine:
         """Finish and record every delivery already handed to a worker."""
         self.deliverer.stop()
         self.settle_finished()
+        logs.flush()
 
     def close(self) -> None:
         """Stop the worker threads and close every adapter and the journal."""

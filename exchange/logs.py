@@ -7,8 +7,10 @@ finds a document's whole story.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import sys
+import threading
 from typing import TextIO
 
 import orjson
@@ -42,6 +44,8 @@ class _CurrentStderr:
 
 def configure(format_: str = "auto", level: str = "info", stream: TextIO | None = None) -> None:
     """Route the hub's events to ``stream`` (default stderr) as JSON lines or readable lines."""
+    flush()  # what the previous configuration still holds
+    _buffers.clear()
     _streams[:] = [stream] if stream is not None else []  # keep it alive: the logger writes to its buffer
     stream = stream or _CurrentStderr()
     pretty = format_ == "pretty" or (format_ == "auto" and stream.isatty())
@@ -55,9 +59,12 @@ def configure(format_: str = "auto", level: str = "info", stream: TextIO | None 
         processors.append(structlog.dev.ConsoleRenderer(colors=stream.isatty()))
         factory = structlog.PrintLoggerFactory(file=stream)
     elif hasattr(stream, "buffer"):
-        # orjson writes bytes straight to the stream's buffer: a log line costs ~5 us instead of ~15.
+        # orjson renders bytes; lines are collected and written together by flush(), which the
+        # engine calls after every poll: a log line costs ~5 us instead of ~15.
         processors.append(structlog.processors.JSONRenderer(serializer=_json_line))
-        factory = structlog.BytesLoggerFactory(file=stream.buffer)
+        lines = _Lines(stream.buffer)
+        _buffers[:] = [lines]
+        factory = lambda *_: lines  # noqa: E731
     else:  # a text-only stream (io.StringIO in a test)
         processors.append(structlog.processors.JSONRenderer(serializer=lambda e, **_: _json_line(e).decode()))
         factory = structlog.PrintLoggerFactory(file=stream)
@@ -67,6 +74,43 @@ def configure(format_: str = "auto", level: str = "info", stream: TextIO | None 
         logger_factory=factory,
         cache_logger_on_first_use=False,
     )
+
+
+class _Lines:
+    """A structlog logger that keeps rendered lines until ``flush()`` (or until it holds many)."""
+
+    def __init__(self, file):
+        self._file = file
+        self._lines: list[bytes] = []
+        self._lock = threading.Lock()
+
+    def msg(self, message: bytes) -> None:
+        with self._lock:
+            self._lines.append(message)
+            if len(self._lines) < 512:
+                return
+        self.flush()
+
+    debug = info = warning = warn = error = critical = exception = fatal = log = msg
+
+    def flush(self) -> None:
+        with self._lock:
+            lines, self._lines = self._lines, []
+        if lines:
+            self._file.write(b"\n".join(lines) + b"\n")
+            self._file.flush()
+
+
+_buffers: list[_Lines] = []
+
+
+def flush() -> None:
+    """Write out buffered log lines (the engine calls this after every poll, and at exit)."""
+    for lines in _buffers:
+        lines.flush()
+
+
+atexit.register(flush)
 
 
 def _json_line(event: dict, **_) -> bytes:
