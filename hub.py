@@ -276,8 +276,7 @@ def cmd_trace(args) -> int:
             extra = " ".join(x for x in (event["endpoint"], event["route"] and f"route={event['route']}") if x)
             print(f"  {event['at']}  {event['kind']:<14} {extra}  {event['reason']}".rstrip())
             for issue in event["detail"].get("issues", []):
-                where = ":".join(str(x) for x in (issue.get("line"), issue.get("path")) if x)
-                print(f"      - {where + ': ' if where else ''}{issue['message']}")
+                print(f"      - {_where(issue)}{issue['message']}")
     return 0
 
 
@@ -321,9 +320,14 @@ def cmd_test_routes(args) -> int:
     return 1 if failed or not results else 0
 
 
+# (title, [(sample folder, the endpoint whose OutBox it is dropped in)])
 DEMO_ROUNDS = (
-    ("an enterprise sends its documents, some of them bad", ("etps-shenyang", "invalid", "hostile")),
-    ("customs and the zone system answer with receipts", ("customs", "zone")),
+    ("an enterprise sends its documents, one over the electronic port (DXP), some of them bad",
+     [("etps-shenyang", "etps-shenyang"), ("dxp", "etps-shenyang"), ("invalid", "etps-shenyang"),
+      ("hostile", "etps-shenyang")]),
+    ("customs and the zone system answer with receipts", [("customs", "customs"), ("zone", "zone")]),
+    ("the enterprise's client sends its import inventory list again", [("etps-shenyang/INV101-import.xml",
+                                                                         "etps-shenyang")]),
 )
 
 
@@ -341,14 +345,13 @@ def cmd_demo(args) -> int:
         try:
             print(f"Customs exchange hub demo: {len(assembly.endpoints)} parties on local folders under {data_dir}")
             shown: set[str] = set()
-            for number, (title, folders) in enumerate(DEMO_ROUNDS, 1):
+            for number, (title, drops) in enumerate(DEMO_ROUNDS, 1):
                 print(f"\n== Round {number}: {title}")
-                for folder in folders:
-                    # samples/<endpoint>/ belong to that endpoint; invalid/ and hostile/ are sent by the enterprise
-                    sender = folder if folder in engine.inbound else "etps-shenyang"
-                    for sample in sorted((HOME / "samples" / folder).glob("*.xml")):
-                        name = sample.name if folder == sender else f"{folder}-{sample.name}"
-                        shutil.copyfile(sample, engine.inbound[sender].outbox / name)
+                for relative, sender in drops:
+                    source = HOME / "samples" / relative
+                    for sample in sorted(source.glob("*.xml")) if source.is_dir() else [source]:
+                        prefix = "" if sample.parent.name == sender else f"{sample.parent.name}-"
+                        shutil.copyfile(sample, engine.inbound[sender].outbox / f"{prefix}{sample.name}")
                 engine.run(once=True)
                 for document in journal.documents():
                     if document["document_id"] not in shown:
@@ -357,8 +360,10 @@ def cmd_demo(args) -> int:
         finally:
             engine.close()
     print(f"\nEvery step is in the journal ({assembly.settings.journal_path}) and in the JSON log ({log_path}).")
-    print("Follow one document end to end, for example:")
-    print(f"  .venv/bin/hub --data-dir {data_dir} trace HC2026112800001")
+    print("One business number end to end (the enterprise's own number of the import inventory list):")
+    trace = ["--config", str(args.config), "--data-dir", str(data_dir), "trace", "HC2026112800001"]
+    print(f"$ hub {' '.join(trace[2:])}")
+    main(trace)
     return 0
 
 
@@ -373,9 +378,17 @@ def _print_demo_document(journal: Journal, document: dict, data_dir: Path) -> No
     if document["state"] in ("REJECTED", "FAILED", "DUPLICATE"):
         print(f"      {document['state']}: {document['reason']}")
         for event in journal.events(document["document_id"]):
-            for issue in event["detail"].get("issues", [])[:6]:
-                where = " ".join(str(x) for x in (issue.get("line") and f"line {issue['line']}", issue.get("path")) if x)
-                print(f"        - {where + ': ' if where else ''}{issue['message']}")
+            issues = event["detail"].get("issues", [])
+            if len(issues) > 1 or (issues and issues[0]["message"] != event["reason"]):
+                for issue in issues:
+                    print(f"        - {_where(issue)}{issue['message']}")
+
+
+def _where(issue: dict) -> str:
+    """'line 12 /Signature/...: ' for an issue that knows where it is."""
+    parts = [f"line {issue['line']}" if issue.get("line") else "", issue.get("path") or ""]
+    where = " ".join(part for part in parts if part)
+    return f"{where}: " if where else ""
 
 
 # -- entry point -------------------------------------------------------------

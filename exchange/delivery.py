@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from dataclasses import dataclass
 
 from .errors import TransportError
@@ -26,6 +27,7 @@ class Result:
     delivery_id: str
     endpoint: str
     error: str | None  # None: the destination holds the document
+    seconds: float  # how long the send took
 
 
 class Deliverer:
@@ -64,7 +66,7 @@ class Deliverer:
             self._in_flight.add(outgoing.delivery_id)
         work = self._queues.get(endpoint)
         if work is None:
-            self._results.put(Result(outgoing.delivery_id, endpoint, "no such endpoint is configured"))
+            self._results.put(Result(outgoing.delivery_id, endpoint, "no such endpoint is configured", 0.0))
         else:
             work.put(outgoing)
 
@@ -96,6 +98,7 @@ class Deliverer:
             outgoing = work.get()
             if outgoing is _STOP:
                 return
+            started = time.perf_counter()
             try:
                 adapter.send(outgoing)
                 error = None
@@ -103,4 +106,4 @@ class Deliverer:
                 error = exc.reason
             except Exception as exc:  # noqa: BLE001 - an adapter bug fails this delivery, not the worker
                 error = f"endpoint {name}: unexpected {type(exc).__name__}: {exc}"
-            self._results.put(Result(outgoing.delivery_id, name, error))
+            self._results.put(Result(outgoing.delivery_id, name, error, time.perf_counter() - started))

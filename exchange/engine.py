@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from . import journal as j
 from . import logs
-from .delivery import Deliverer
+from .delivery import Deliverer, Result
 from .errors import DocumentError, HubError, TransportError
 from .journal import Journal
 from .message import Inbound, Outgoing, new_id
@@ -232,15 +232,17 @@ class Engine:
         results = self.deliverer.results(wait)
         if results:
             with self.journal.transaction():
-                delivered = [self._settle(self._sending.pop(result.delivery_id), result.error) for result in results]
+                delivered = [self._settle(self._sending.pop(result.delivery_id), result) for result in results]
                 self.journal.settle_documents([document_id for document_id in delivered if document_id])
         return len(results)
 
-    def _settle(self, delivery: j.PendingDelivery, error: str | None) -> str | None:
+    def _settle(self, delivery: j.PendingDelivery, result: Result) -> str | None:
         """Record one delivery's outcome; returns the document id when a routed copy arrived."""
+        error = result.error
         log = self.log.bind(document_id=delivery.document_id, delivery_id=delivery.delivery_id,
                             endpoint=delivery.endpoint, message_type=delivery.message_type,
-                            route=delivery.route or None, kind=delivery.kind)
+                            sender=delivery.sender, route=delivery.route or None, kind=delivery.kind,
+                            ms=round(result.seconds * 1000, 3))
         kind = "DELIVERED" if delivery.kind == j.ROUTED_COPY else "ANSWERED"
         if error is None:
             self.journal.settle_delivery(delivery.delivery_id, j.SENT)
