@@ -17,6 +17,7 @@ and the adapters; the commands below use one or the other.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import fnmatch
 import json
 import os
@@ -35,6 +36,7 @@ from exchange.engine import Engine
 from exchange.errors import ConfigError, HubError, RefusedInput
 from exchange.journal import Journal
 from exchange.pipeline import Context, process, read_document
+from exchange.receipts import ANSWER_TYPE
 from exchange.routetests import run_all
 from exchange.routing import Router, load_rules
 from exchange.spec import Table
@@ -70,15 +72,21 @@ def consistency_problems(assembly: Assembly) -> list[str]:
     problems = []
     catalog, endpoints = assembly.catalog, assembly.endpoints
     known_types = catalog.types()
+    addresses: dict[str, str] = {}
     for endpoint in endpoints.values():
         for key in ("may_send", "may_receive"):
             for type_ in getattr(endpoint, key):
-                if type_ not in known_types and type_ != "CommonResponeMessage":
+                if type_ not in known_types and type_ != ANSWER_TYPE:
                     problems.append(f"{endpoint.file}: {key}: {type_} is not a type in {catalog.source}")
         try:
-            adapters.build(endpoint, assembly.settings.data_dir)
+            receiver, _ = adapters.build(endpoint, assembly.settings.data_dir, assembly.settings.limits)
         except ConfigError as exc:
             problems.append(str(exc))
+            continue
+        if receiver.address in addresses:
+            problems.append(f"{endpoint.file}: transport: reads from {receiver.address}, "
+                            f"as endpoint {addresses[receiver.address]} does")
+        addresses[receiver.address] = endpoint.name
     for rule in assembly.router.rules:
         for type_ in rule.types:
             if type_ not in known_types:
@@ -111,13 +119,30 @@ def consistency_problems(assembly: Assembly) -> list[str]:
     return problems
 
 
+class DataDirLock:
+    """One hub per data folder: two would read the same sources and fork the journal."""
+
+    def __init__(self, data_dir: Path):
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self._file = open(data_dir / "hub.lock", "w")
+        try:
+            fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._file.close()
+            raise ConfigError(str(data_dir), "data_dir", "another hub is already running on this data folder")
+
+    def close(self) -> None:
+        self._file.close()  # closing releases the lock
+
+
 def open_engine(assembly: Assembly) -> Engine:
     """The journal and every endpoint's adapters, connected, in an engine. Close it with ``engine.close()``."""
+    lock = DataDirLock(assembly.settings.data_dir)
     journal = Journal(assembly.settings.journal_path)
-    inbound, outbound, opened = {}, {}, []
+    inbound, outbound, opened = {}, {}, [lock]
     try:
         for endpoint in assembly.endpoints.values():
-            receiver, sender = adapters.build(endpoint, assembly.settings.data_dir)
+            receiver, sender = adapters.build(endpoint, assembly.settings.data_dir, assembly.settings.limits)
             for adapter in (receiver, sender):
                 adapter.connect()
                 opened.append(adapter)
@@ -254,7 +279,11 @@ def cmd_route(args) -> int:
 
 def cmd_trace(args) -> int:
     assembly = assemble(args.config, args.data_dir)
-    journal = Journal(assembly.settings.journal_path)
+    try:
+        journal = Journal(assembly.settings.journal_path, readonly=True)
+    except FileNotFoundError as exc:
+        print(f"hub: {exc}", file=sys.stderr)
+        return 1
     try:
         found = journal.find_documents(args.id)
         if not found:
@@ -334,9 +363,15 @@ DEMO_ROUNDS = (
 def cmd_demo(args) -> int:
     """Feed every bundled sample through the embedded default and tell what happened to each."""
     data_dir = args.data_dir or HOME / "var" / "demo"
+    marker = data_dir / ".hub-demo"
+    if data_dir.exists() and any(data_dir.iterdir()) and not marker.exists():
+        print(f"hub: {data_dir} is not empty and is not a demo folder; the demo starts from an empty one",
+              file=sys.stderr)
+        return 2
     shutil.rmtree(data_dir, ignore_errors=True)
+    data_dir.mkdir(parents=True)
+    marker.touch()
     assembly = assemble(args.config, data_dir)
-    data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir / "hub.log"
     with open(log_path, "w", encoding="utf-8") as log_file:
         logs.configure("json", "info", stream=log_file)

@@ -11,24 +11,25 @@ from typing import Callable
 
 from exchange.config import Endpoint
 from exchange.errors import ConfigError
+from exchange.parsing import Limits
 
 from .base import InboundAdapter, OutboundAdapter
 from .local import LocalInbound, LocalOutbound, LocalSettings
 
-Factory = Callable[[Endpoint, Path], tuple[InboundAdapter, OutboundAdapter]]
+Factory = Callable[[Endpoint, Path, Limits], tuple[InboundAdapter, OutboundAdapter]]
 
 
-def _local(endpoint: Endpoint, data_dir: Path) -> tuple[InboundAdapter, OutboundAdapter]:
-    settings = LocalSettings(endpoint.name, endpoint.transport, data_dir)
+def _local(endpoint: Endpoint, data_dir: Path, limits: Limits) -> tuple[InboundAdapter, OutboundAdapter]:
+    settings = LocalSettings(endpoint.name, endpoint.transport, data_dir, limits.max_bytes)
     return LocalInbound(settings), LocalOutbound(settings)
 
 
 TRANSPORTS: dict[str, Factory] = {"local": _local}
 
 
-def build(endpoint: Endpoint, data_dir: Path) -> tuple[InboundAdapter, OutboundAdapter]:
+def build(endpoint: Endpoint, data_dir: Path, limits: Limits) -> tuple[InboundAdapter, OutboundAdapter]:
     factory = TRANSPORTS.get(endpoint.transport_kind)
     if factory is None:
         raise ConfigError(endpoint.file, "transport.kind",
                           f"unknown transport {endpoint.transport_kind!r}; known: {', '.join(sorted(TRANSPORTS))}")
-    return factory(endpoint, data_dir)
+    return factory(endpoint, data_dir, limits)

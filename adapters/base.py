@@ -20,6 +20,7 @@ from exchange.message import Inbound, Outgoing
 
 class InboundAdapter(Protocol):
     endpoint: str
+    address: str  # where it reads from (a folder, a queue, host:port/path): no two endpoints share one
 
     def connect(self) -> None: ...
 

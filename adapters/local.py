@@ -7,7 +7,7 @@
 
 Endpoint settings (``[transport]`` with ``kind = "local"``):
 
-    folder         the party's folder, relative to the hub's data_dir
+    folder         the party's folder, relative to the hub's data_dir and inside it
     settle_seconds a file must be this old before it is read (a writer may
                    still be filling it); 0 when writers rename into OutBox
     fsync          flush a delivered file to disk before renaming it into InBox (default true)
@@ -34,11 +34,15 @@ BOXES = ("OutBox", "InBox", "SentBox", "FailBox")
 
 
 class LocalSettings:
-    def __init__(self, endpoint: str, transport: Table, data_dir: Path):
+    def __init__(self, endpoint: str, transport: Table, data_dir: Path, max_bytes: int):
         self.endpoint = endpoint
+        data_dir = data_dir.resolve()
         self.folder = (data_dir / transport.str("folder", endpoint)).resolve()
+        if not self.folder.is_relative_to(data_dir) or self.folder == data_dir:
+            raise transport.error("folder", f"must be a folder inside the hub's data_dir {data_dir}")
         self.settle_seconds = transport.float("settle_seconds", 0.0)
         self.fsync = transport.bool("fsync", True)
+        self.max_bytes = max_bytes  # larger files are not read: the hub refuses them on their size
         transport.str("kind")
         transport.done()
 
@@ -83,6 +87,7 @@ class LocalInbound(Lifecycle):
         self.settings = settings
         self.endpoint = settings.endpoint
         self.outbox = settings.folder / "OutBox"
+        self.address = str(settings.folder)
         self._folder = str(settings.folder)
         self._backlog: deque[str] = deque()  # paths listed but not yet handed out, oldest first
 
@@ -94,12 +99,18 @@ class LocalInbound(Lifecycle):
             raise TransportError(self.endpoint, f"cannot create folders under {self.settings.folder}: {exc}") from exc
 
     def _list(self) -> list[str]:
-        """Complete files in OutBox, oldest first."""
+        """Complete regular files in OutBox (never symbolic links), oldest first."""
+        stamped = []
         try:
-            entries = [e for e in os.scandir(self.outbox) if not _ignored(e.name) and e.is_file()]
+            for entry in os.scandir(self.outbox):
+                if _ignored(entry.name) or not entry.is_file(follow_symlinks=False):
+                    continue
+                try:
+                    stamped.append((entry.stat(follow_symlinks=False).st_mtime_ns, entry.name, entry.path))
+                except FileNotFoundError:
+                    continue  # taken away while listing
         except OSError as exc:
             raise TransportError(self.endpoint, f"cannot list {self.outbox}: {exc}") from exc
-        stamped = [(e.stat().st_mtime_ns, e.name, e.path) for e in entries]
         if self.settings.settle_seconds:
             newest = time.time_ns() - int(self.settings.settle_seconds * 1e9)
             stamped = [entry for entry in stamped if entry[0] <= newest]
@@ -114,13 +125,18 @@ class LocalInbound(Lifecycle):
         while self._backlog and len(received) < max_count:
             path = self._backlog.popleft()
             try:
-                with open(path, "rb") as handle:
-                    body = handle.read()
+                descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
             except FileNotFoundError:
                 continue  # taken away between listing and reading: nothing to journal
             except OSError as exc:
+                raise TransportError(self.endpoint, f"cannot open {path}: {exc}") from exc
+            try:
+                with os.fdopen(descriptor, "rb") as handle:
+                    size = os.fstat(handle.fileno()).st_size
+                    body = handle.read() if size <= self.settings.max_bytes else b""
+            except OSError as exc:
                 raise TransportError(self.endpoint, f"cannot read {path}: {exc}") from exc
-            message = Message(body=body, endpoint=self.endpoint, name=os.path.basename(path))
+            message = Message(body=body, endpoint=self.endpoint, name=os.path.basename(path), size=size)
             received.append(Inbound(message, _FileAcknowledgement(self.endpoint, path, self._folder)))
         return received
 
@@ -138,7 +154,10 @@ class LocalOutbound(Lifecycle):
             raise TransportError(self.endpoint, f"cannot create {self.inbox}: {exc}") from exc
 
     def send(self, outgoing: Outgoing) -> None:
-        final = self.inbox / outgoing.name
+        name = outgoing.name
+        if not name or "/" in name or "\0" in name or name.startswith(".") or name != os.path.basename(name):
+            raise TransportError(self.endpoint, f"refusing to write a file named {name!r}")
+        final = self.inbox / name
         partial = self.inbox / f".{outgoing.name}.part"
         try:
             descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)

@@ -31,7 +31,7 @@ class Result:
 
 
 class Deliverer:
-    def __init__(self, outbound: dict):
+    def __init__(self, outbound: dict, queue_limit: int = 1000, stop_timeout: float = 10.0):
         self._outbound = outbound
         # Queues exist from the start, so work submitted before start() waits for its worker.
         self._queues: dict[str, queue.SimpleQueue] = {name: queue.SimpleQueue() for name in outbound}
@@ -39,10 +39,14 @@ class Deliverer:
         self._results: queue.SimpleQueue[Result] = queue.SimpleQueue()
         self._in_flight: set[str] = set()
         self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self.queue_limit = queue_limit  # per endpoint: beyond it, work waits in the journal, not in memory
+        self.stop_timeout = stop_timeout
 
     def start(self) -> None:
         if self._threads:
             return
+        self._stopping.clear()
         for name, adapter in self._outbound.items():
             thread = threading.Thread(target=self._work, args=(name, adapter, self._queues[name]),
                                       name=f"deliver-{name}", daemon=True)
@@ -50,29 +54,38 @@ class Deliverer:
             thread.start()
 
     def stop(self) -> None:
-        """Let every worker finish what it was given, then end it."""
+        """End every worker after its current send. What is still queued is dropped: it is
+        PENDING in the journal and is sent again after a restart."""
         if not self._threads:
             return
+        self._stopping.set()
         for work in self._queues.values():
             work.put(_STOP)
+        deadline = time.monotonic() + self.stop_timeout
         for thread in self._threads:
-            thread.join()
+            thread.join(max(0.0, deadline - time.monotonic()))
         self._threads.clear()
+        for work in self._queues.values():  # forget what was not sent
+            while not work.empty():
+                dropped = work.get_nowait()
+                if dropped is not _STOP:
+                    with self._lock:
+                        self._in_flight.discard(dropped.delivery_id)
 
-    def submit(self, endpoint: str, outgoing: Outgoing) -> None:
+    def submit(self, endpoint: str, outgoing: Outgoing) -> bool:
+        """Queue a send; False when the endpoint's worker already has ``queue_limit`` waiting."""
+        work = self._queues.get(endpoint)
+        if work is not None and work.qsize() >= self.queue_limit:
+            return False
         with self._lock:
             if outgoing.delivery_id in self._in_flight:
-                return
+                return False
             self._in_flight.add(outgoing.delivery_id)
-        work = self._queues.get(endpoint)
         if work is None:
             self._results.put(Result(outgoing.delivery_id, endpoint, "no such endpoint is configured", 0.0))
         else:
             work.put(outgoing)
-
-    def in_flight(self, delivery_id: str) -> bool:
-        with self._lock:
-            return delivery_id in self._in_flight
+        return True
 
     @property
     def busy(self) -> bool:
@@ -94,9 +107,9 @@ class Deliverer:
         return finished
 
     def _work(self, name: str, adapter, work: queue.SimpleQueue) -> None:
-        while True:
+        while not self._stopping.is_set():
             outgoing = work.get()
-            if outgoing is _STOP:
+            if outgoing is _STOP or self._stopping.is_set():
                 return
             started = time.perf_counter()
             try:

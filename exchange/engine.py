@@ -28,10 +28,11 @@ from dataclasses import dataclass
 from . import journal as j
 from . import logs
 from .delivery import Deliverer, Result
-from .errors import DocumentError, HubError, TransportError
+from .errors import DocumentError, HubError, RefusedInput, ReusedMessageId, TransportError
 from .journal import Journal
 from .message import Inbound, Outgoing, new_id
-from .pipeline import Context, Outcome, process
+from .parsing import check_size
+from .pipeline import Context, Outcome, business_fingerprint, process
 from .receipts import error_receipt, error_receipt_name
 
 
@@ -93,7 +94,7 @@ class Engine:
     def take_in(self, batch: list[Inbound]) -> int:
         try:
             with self.journal.transaction():
-                decisions = [self._record(item) for item in batch]
+                decisions = [self._record_safely(item) for item in batch]
         except BaseException:
             self._fresh.clear()  # rolled back: these deliveries do not exist
             raise
@@ -112,23 +113,47 @@ class Engine:
                                endpoint=decision.item.message.endpoint, error=exc.reason)
         return len(decisions)
 
+    def _record_safely(self, item: Inbound) -> _Decision:
+        """Record one document; whatever goes wrong with it is its own failure, not the batch's."""
+        mark = len(self._fresh)
+        try:
+            with self.journal.savepoint():
+                return self._record(item)
+        except Exception as exc:  # noqa: BLE001 - a bug must not stop the hub or lose the other documents
+            del self._fresh[mark:]
+            document_id = new_id()
+            log = self.log.bind(document_id=document_id, endpoint=item.message.endpoint,
+                                source_name=item.message.name)
+            log.exception("document.internal_error")
+            error = HubError(f"internal error: {type(exc).__name__}: {exc}")
+            with self.journal.savepoint():
+                row = self._received(item.message, document_id, log, store=False)
+                return self._refuse(item, row, {}, Outcome(error=error), log)
+
+    def _received(self, message, document_id: str, log, store: bool = True) -> dict:
+        """Journal the arrival. Bytes over the size limit are not kept (the source keeps them)."""
+        digest = ""
+        if store and message.size <= self.context.limits.max_bytes and len(message.body) == message.size:
+            digest = self.journal.store_body(message.body)
+        self.journal.append(document_id, "RECEIVED", endpoint=message.endpoint,
+                            detail={"name": message.name, "sha256": digest, "size": message.size})
+        log.info("document.received", size=message.size, sha256=digest)
+        return {"document_id": document_id, "endpoint": message.endpoint, "source_name": message.name,
+                "digest": digest, "size": message.size}
+
     def _record(self, item: Inbound) -> _Decision:
         """Journal one received document and everything the pipeline decided about it."""
         message = item.message
         document_id = new_id()
         log = self.log.bind(document_id=document_id, endpoint=message.endpoint, source_name=message.name)
-        digest = self.journal.store_body(message.body)
-        self.journal.append(document_id, "RECEIVED", endpoint=message.endpoint,
-                            detail={"name": message.name, "sha256": digest, "size": len(message.body)})
-        log.info("document.received", size=len(message.body), sha256=digest)
-        row = {"document_id": document_id, "endpoint": message.endpoint, "source_name": message.name,
-               "digest": digest, "size": len(message.body)}
-
-        try:
-            outcome = process(message.body, message.endpoint, message.name, self.context)
-        except Exception as exc:  # noqa: BLE001 - a bug must not stop the hub or lose the document
-            log.exception("document.internal_error")
-            outcome = Outcome(error=HubError(f"internal error: {type(exc).__name__}: {exc}"))
+        row = self._received(message, document_id, log)
+        digest = row["digest"]
+        if not digest:  # too large to read: refused on its size alone
+            try:
+                check_size(message.size, self.context.limits)
+            except RefusedInput as exc:
+                return self._refuse(item, row, {}, Outcome(error=exc), log)
+        outcome = process(message.body, message.endpoint, message.name, self.context)
 
         facts: dict = {}
         business = (outcome.envelope.inner or outcome.envelope) if outcome.envelope else None
@@ -146,8 +171,14 @@ class Engine:
             message_id=business.message_id if business and outcome.accepted else "")
         if earlier:
             original, original_digest = earlier
-            why = "the same bytes" if original_digest == digest else f"message id {business.message_id}"
-            return self._duplicate(item, row, facts, original, why, log)
+            if original_digest == digest:
+                return self._duplicate(item, row, facts, original, "the same bytes", log)
+            if self._same_business(original_digest, message.body):
+                return self._duplicate(item, row, facts, original,
+                                       f"message id {business.message_id}, same business content", log)
+            outcome = Outcome(kind=outcome.kind, envelope=outcome.envelope, error=ReusedMessageId(
+                f"message id {business.message_id} was already accepted from {business.sender} as document "
+                f"{original}, with different business content; send a correction with a new message id"))
 
         for step in outcome.steps:
             self.journal.append(document_id, step.kind, endpoint=step.endpoint, route=step.route, detail=step.detail)
@@ -156,11 +187,19 @@ class Engine:
             return self._refuse(item, row, facts, outcome, log)
 
         for copy in outcome.copies:
-            self._queue(document_id, facts, copy.destination.endpoint, copy.destination.route,
-                        copy.destination.map or "", copy.body, digest if copy.body is message.body else None,
-                        f"{copy.message_type}_{document_id}.xml", j.ROUTED_COPY, "QUEUED")
+            self._queue(document_id, facts, endpoint=copy.destination.endpoint, route=copy.destination.route,
+                        map_name=copy.destination.map or "", body=copy.body,
+                        digest=digest if copy.body is message.body else None,
+                        name=f"{copy.message_type}_{document_id}.xml", kind=j.ROUTED_COPY, event="QUEUED")
         self.journal.add_document(**row, state=j.ACCEPTED, **facts)
         return _Decision(item, document_id, True)
+
+    def _same_business(self, earlier_digest: str, body: bytes) -> bool:
+        try:
+            return (business_fingerprint(self.journal.body(earlier_digest), self.context)
+                    == business_fingerprint(body, self.context))
+        except (HubError, KeyError):
+            return False
 
     def _duplicate(self, item: Inbound, row: dict, facts: dict, earlier: str, why: str, log) -> _Decision:
         reason = f"duplicate of {earlier} ({why}); not delivered again"
@@ -183,12 +222,13 @@ class Engine:
                    issues=[str(issue) for issue in error.issues],
                    duration_ms=round(outcome.seconds * 1000, 3))
         # Answer the endpoint it came from, listing every issue.
-        receipt = error_receipt(document_id, item.message.name, error, outcome.envelope)
-        self._queue(document_id, facts, item.message.endpoint, "", "", receipt, None,
-                    error_receipt_name(document_id, outcome.envelope), j.ERROR_RECEIPT, "ANSWER_QUEUED")
+        self._queue(document_id, facts, endpoint=item.message.endpoint, route="", map_name="",
+                    body=error_receipt(document_id, item.message.name, error, outcome.envelope), digest=None,
+                    name=error_receipt_name(document_id, outcome.envelope), kind=j.ERROR_RECEIPT,
+                    event="ANSWER_QUEUED")
         return _Decision(item, document_id, False, error.reason)
 
-    def _queue(self, document_id: str, facts: dict, endpoint: str, route: str, map_name: str, body: bytes,
+    def _queue(self, document_id: str, facts: dict, *, endpoint: str, route: str, map_name: str, body: bytes,
                digest: str | None, name: str, kind: str, event: str) -> None:
         """Put one delivery in the outbox; it is handed to its worker once the batch is committed."""
         delivery_id = new_id()
@@ -204,8 +244,9 @@ class Engine:
     # -- delivering ----------------------------------------------------------
 
     def _submit(self, pending: j.PendingDelivery, body: bytes) -> None:
-        self._sending[pending.delivery_id] = pending
-        self.deliverer.submit(pending.endpoint, Outgoing(
+        """Hand one delivery to its endpoint's worker, unless that worker has enough to do:
+        then it stays PENDING in the journal and a later scan hands it over."""
+        if self.deliverer.submit(pending.endpoint, Outgoing(
             delivery_id=pending.delivery_id,
             document_id=pending.document_id,
             body=body,
@@ -213,7 +254,8 @@ class Engine:
             headers={"document_id": pending.document_id, "message_type": pending.message_type,
                      "message_id": pending.message_id, "sender": pending.sender,
                      "delivery_id": pending.delivery_id},
-        ))
+        )):
+            self._sending[pending.delivery_id] = pending
 
     def submit_due(self, force: bool = False) -> int:
         """Hand the workers what the outbox holds from earlier runs, or whose retry is due."""
@@ -232,8 +274,10 @@ class Engine:
         results = self.deliverer.results(wait)
         if results:
             with self.journal.transaction():
-                delivered = [self._settle(self._sending.pop(result.delivery_id), result) for result in results]
+                delivered = [self._settle(self._sending[result.delivery_id], result) for result in results]
                 self.journal.settle_documents([document_id for document_id in delivered if document_id])
+            for result in results:  # recorded: no longer in flight
+                del self._sending[result.delivery_id]
         return len(results)
 
     def _settle(self, delivery: j.PendingDelivery, result: Result) -> str | None:

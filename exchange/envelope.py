@@ -78,6 +78,7 @@ class Document:
     tree: etree._ElementTree
     body: etree._Element
     envelope: Envelope
+    size: int = 0  # bytes of the business document, when known
 
     @property
     def business(self) -> Envelope:
@@ -212,6 +213,7 @@ def _read_dxp(tree, root, limits: Limits) -> Document:
             [Issue(f"Data is not valid base64: {exc}", line=data.sourceline, path="/DxpMsg/Data")],
         ) from exc
     inner = read(parse(inner_bytes, limits), limits)
+    inner.size = len(inner_bytes)
     if inner.envelope.shape == "dxp":
         raise EnvelopeError("a DxpMsg wraps another DxpMsg, which the hub does not unwrap")
     keys = {key.get("name", ""): (key.text or "").strip() for key in children(child(child(root, "AddInfo"), "BizKey"), "Key")}
@@ -229,7 +231,7 @@ def _read_dxp(tree, root, limits: Limits) -> Document:
         keys={k: v for k, v in keys.items() if k},
         inner=inner.envelope,
     )
-    return Document(tree=inner.tree, body=inner.body, envelope=envelope)
+    return Document(tree=inner.tree, body=inner.body, envelope=envelope, size=inner.size)
 
 
 def _read_import_message(tree, root) -> Document:
@@ -280,4 +282,4 @@ def with_keys(document: Document, keys: dict[str, str], business_id: str) -> Doc
                            business_id=document.envelope.business_id or business.business_id)
     else:
         envelope = business
-    return Document(tree=document.tree, body=document.body, envelope=envelope)
+    return Document(tree=document.tree, body=document.body, envelope=envelope, size=document.size)

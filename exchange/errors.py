@@ -12,12 +12,14 @@ adapter edge with ``raise ... from exc``, so callers only ever catch these.
     │   ├── UnknownType          no catalog entry for its root, namespace and body
     │   ├── Unauthorized         the inbound endpoint may not send this sender id or this type
     │   ├── InvalidDocument      fails its schema; carries every issue with line and path
-    │   └── Unroutable           no route matches it
+    │   ├── Unroutable           no route matches it
+    │   └── ReusedMessageId      an accepted document already has its message id, with other content
     ├── ConversionError          a map failed or its output fails the target schema: the hub's fault, never sent
     └── TransportError           an adapter could not read, write or connect (names the endpoint)
 
-``DocumentError`` and ``ConversionError`` carry a list of ``Issue`` so that a
-receipt can list every problem, not only the first.
+Every ``HubError`` carries a list of ``Issue`` so that a receipt can list every
+problem, not only the first (at most ``MAX_ISSUES``; the last one then says how
+many more there were).
 """
 
 from __future__ import annotations
@@ -48,6 +50,9 @@ class Issue:
         return {"message": self.message, "line": self.line, "path": self.path, "file": self.file}
 
 
+MAX_ISSUES = 100
+
+
 class HubError(Exception):
     """Base of every error the hub raises on purpose."""
 
@@ -57,7 +62,10 @@ class HubError(Exception):
     def __init__(self, reason: str, issues: list[Issue] | None = None):
         super().__init__(reason)
         self.reason = reason
-        self.issues: list[Issue] = list(issues) if issues else [Issue(reason)]
+        issues = list(issues) if issues else [Issue(reason)]
+        if len(issues) > MAX_ISSUES:
+            issues = issues[:MAX_ISSUES - 1] + [Issue(f"... and {len(issues) - MAX_ISSUES + 1} more")]
+        self.issues: list[Issue] = issues
 
 
 class ConfigError(HubError):
@@ -94,6 +102,10 @@ class InvalidDocument(DocumentError):
 
 class Unroutable(DocumentError):
     code = "unroutable"
+
+
+class ReusedMessageId(DocumentError):
+    code = "reused-message-id"
 
 
 class ConversionError(HubError):

@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -73,6 +72,10 @@ CREATE TABLE IF NOT EXISTS events (
     hash        TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_document ON events (document_id, seq);
+CREATE TRIGGER IF NOT EXISTS events_are_append_only_update BEFORE UPDATE ON events
+    BEGIN SELECT RAISE(ABORT, 'journal events are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS events_are_append_only_delete BEFORE DELETE ON events
+    BEGIN SELECT RAISE(ABORT, 'journal events are append-only'); END;
 CREATE TABLE IF NOT EXISTS deliveries (
     delivery_id TEXT PRIMARY KEY,
     document_id TEXT NOT NULL,
@@ -96,9 +99,7 @@ CREATE INDEX IF NOT EXISTS deliveries_document ON deliveries (document_id);
 GENESIS = "0" * 64
 
 # Document states (the projection in documents.state)
-RECEIVED, ACCEPTED, DELIVERED, REJECTED, FAILED, DUPLICATE = (
-    "RECEIVED", "ACCEPTED", "DELIVERED", "REJECTED", "FAILED", "DUPLICATE"
-)
+ACCEPTED, DELIVERED, REJECTED, FAILED, DUPLICATE = "ACCEPTED", "DELIVERED", "REJECTED", "FAILED", "DUPLICATE"
 # Delivery kinds and states
 ROUTED_COPY, ERROR_RECEIPT = "document", "error-receipt"
 PENDING, SENT, DEAD = "PENDING", "DELIVERED", "DEAD"
@@ -137,22 +138,25 @@ class PendingDelivery:
 
 
 class Journal:
-    """SQLite journal. One connection, used from one thread at a time (the engine's)."""
+    """SQLite journal. One connection, used only by the thread that opened it (the engine's)."""
 
-    def __init__(self, path: Path):
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, path: Path, readonly: bool = False):
         self.path = path
-        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # FULL, not NORMAL: in WAL mode NORMAL may lose the last commits on power loss,
-        # and sources are acknowledged right after a commit. Group commit keeps it cheap.
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.executescript(_SCHEMA)
-        self._lock = threading.RLock()
+        if readonly:
+            if not path.is_file():
+                raise FileNotFoundError(f"no journal at {path}")
+            self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(str(path), isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # FULL, not NORMAL: in WAL mode NORMAL may lose the last commits on power loss,
+            # and sources are acknowledged right after a commit. Group commit keeps it cheap.
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
         self._depth = 0
         self._events: list[tuple] = []  # appended events of the open transaction, in chain order
-        self._last_hash = self._tail_hash()
+        self._last_hash = GENESIS
 
     def close(self) -> None:
         self._db.close()
@@ -163,30 +167,42 @@ class Journal:
 
     @contextmanager
     def transaction(self) -> Iterator["Journal"]:
-        """One atomic group of writes; nested calls join the outer transaction."""
-        with self._lock:
-            if self._depth:
-                self._depth += 1
-                try:
-                    yield self
-                finally:
-                    self._depth -= 1
-                return
-            self._db.execute("BEGIN IMMEDIATE")
-            self._depth = 1
-            start_hash = self._last_hash
-            try:
-                yield self
-                self._flush_events()
-            except BaseException:
+        """One atomic group of writes. Events appended inside are written at the end, in one go."""
+        if self._depth:
+            raise RuntimeError("journal transactions do not nest; use savepoint()")
+        self._db.execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            # Read under the write lock: another process may have extended the chain.
+            self._last_hash = self._tail_hash()
+            yield self
+            self._flush_events()
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._events.clear()
+            if self._db.in_transaction:
                 self._db.execute("ROLLBACK")
-                self._events.clear()
-                self._last_hash = start_hash
-                raise
-            else:
-                self._db.execute("COMMIT")
-            finally:
-                self._depth = 0
+            raise
+        finally:
+            self._depth = 0
+
+    @contextmanager
+    def savepoint(self) -> Iterator["Journal"]:
+        """Inside a transaction: writes that are undone together if the block fails."""
+        if not self._depth:
+            raise RuntimeError("a savepoint needs an open transaction")
+        mark, last_hash = len(self._events), self._last_hash
+        self._db.execute("SAVEPOINT document")
+        try:
+            yield self
+        except BaseException:
+            self._db.execute("ROLLBACK TO document")
+            self._db.execute("RELEASE document")
+            del self._events[mark:]
+            self._last_hash = last_hash
+            raise
+        else:
+            self._db.execute("RELEASE document")
 
     # -- writing -------------------------------------------------------------
 
@@ -214,15 +230,14 @@ class Journal:
                 [(document_id, name, value) for name, value in keys.items() if value],
             )
 
-    def set_state(self, document_id: str, state: str, reason: str = "") -> None:
-        self._db.execute("UPDATE documents SET state=?, reason=? WHERE document_id=?", (state, reason, document_id))
-
     def append(self, document_id: str, kind: str, *, endpoint: str = "", route: str = "",
                reason: str = "", detail: dict | None = None) -> None:
         """Append one event to the hash chain (written with the transaction's other events)."""
         if not self._depth:
             raise RuntimeError("journal events are appended inside a transaction")
         at = now()
+        # text fields come from documents and file names: keep them valid UTF-8
+        reason = reason.encode("utf-8", "backslashreplace").decode("utf-8")
         detail_json = orjson.dumps(detail, option=orjson.OPT_SORT_KEYS).decode() if detail else "{}"
         digest = event_hash(self._last_hash, document_id, at, kind, endpoint, route, reason, detail_json)
         self._events.append((document_id, at, kind, endpoint, route, reason, detail_json, self._last_hash, digest))

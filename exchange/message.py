@@ -17,12 +17,28 @@ from typing import Mapping, Protocol
 
 @dataclass(frozen=True)
 class Message:
-    """A document as it arrived, before the hub has read a byte of it."""
+    """A document as it arrived, before the hub has read a byte of it.
+
+    ``size`` is the document's real size. An adapter leaves ``body`` empty when
+    the size is over the hub's limit, so a huge file is never read into memory.
+    """
 
     body: bytes
     endpoint: str  # the inbound endpoint it arrived on
     name: str  # the source's own name for it: a file name, an AMQP message id
     headers: Mapping[str, str] = field(default_factory=dict)
+    size: int = -1
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "name", printable(self.name))
+        if self.size < 0:
+            object.__setattr__(self, "size", len(self.body))
+
+
+def printable(text: str) -> str:
+    """A name safe to journal, log and put in XML: undecodable bytes and control characters escaped."""
+    text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
 
 
 class Acknowledgement(Protocol):

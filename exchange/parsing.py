@@ -64,14 +64,16 @@ def _depth_probe(depth: int) -> etree.XPath:
 _probes: dict[int, etree.XPath] = {}
 
 
+def check_size(size: int, limits: Limits) -> None:
+    if size > limits.max_bytes:
+        raise RefusedInput(f"the document is {size:,} bytes, over the limit of {limits.max_bytes:,} bytes")
+
+
 def parse(data: bytes, limits: Limits = Limits()) -> etree._ElementTree:
     """Parse ``data`` or raise ``RefusedInput`` with a reason a sender can act on."""
     if not data or (len(data) < 4096 and not data.strip()):  # larger blank input fails to parse anyway
         raise RefusedInput("the document is empty")
-    if len(data) > limits.max_bytes:
-        raise RefusedInput(
-            f"the document is {len(data):,} bytes, over the limit of {limits.max_bytes:,} bytes"
-        )
+    check_size(len(data), limits)
     if _declares_dtd(data):
         raise RefusedInput("the document has a DOCTYPE or ENTITY declaration, which the hub never accepts")
     try:

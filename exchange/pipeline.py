@@ -11,6 +11,7 @@ journal events, acknowledgements and deliveries.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass, field
 
@@ -68,10 +69,24 @@ class Context:
     limits: Limits
 
 
+def read_envelope(data: bytes, context: Context) -> Document:
+    """Parse and read the envelope."""
+    document = envelopes.read(parse(data, context.limits), context.limits)
+    if not document.size:
+        document.size = len(data)
+    return document
+
+
 def read_document(data: bytes, context: Context) -> tuple[DocumentKind, Document]:
     """Parse, read the envelope and identify the type (what ``hub inspect`` shows)."""
-    document = envelopes.read(parse(data, context.limits), context.limits)
-    return context.catalog.identify(document)
+    return context.catalog.identify(read_envelope(data, context))
+
+
+def business_fingerprint(data: bytes, context: Context) -> str:
+    """SHA-256 of the canonical business element: equal for two sends of the same business
+    content, whatever their envelopes (send time, file name) say."""
+    document = read_envelope(data, context)
+    return hashlib.sha256(etree.tostring(document.body, method="c14n")).hexdigest()
 
 
 def authorize(endpoint: Endpoint, kind: DocumentKind, document: Document) -> None:
@@ -137,7 +152,9 @@ def process(data: bytes, endpoint_name: str, source_name: str, context: Context)
     started = time.perf_counter()
     outcome = Outcome()
     try:
-        kind, document = read_document(data, context)
+        document = read_envelope(data, context)
+        outcome.envelope = document.envelope  # known even when the type is not
+        kind, document = context.catalog.identify(document)
         outcome.kind, outcome.envelope = kind, document.envelope
         authorize(context.endpoints[endpoint_name], kind, document)
         context.catalog.validate(kind, document, file=source_name)

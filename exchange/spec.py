@@ -95,9 +95,6 @@ class Table:
     def raw(self, name: str, default: Any = _MISSING) -> Any:
         return self._get(name, (object,), default, "a value")
 
-    def has(self, name: str) -> bool:
-        return name in self.data
-
     def done(self) -> None:
         """Refuse keys nobody read: they are typos or settings this version does not know."""
         unknown = sorted(set(self.data) - self._read)

@@ -68,19 +68,45 @@ def test_route_shows_destinations_and_maps_without_sending(capsys, tmp_path):
 def test_run_once_then_trace_by_business_number(capsys, tmp_path):
     outbox = tmp_path / "etps-shenyang" / "OutBox"
     outbox.mkdir(parents=True)
-    shutil.copy(SAMPLES / "etps-shenyang/SAS121-pass.xml", outbox)
-    code, _, _ = run(capsys, "--data-dir", str(tmp_path), "run", "--once")
+    shutil.copy(SAMPLES / "etps-shenyang/INV101-import.xml", outbox)
+    assert run(capsys, "--data-dir", str(tmp_path), "run", "--once")[0] == 0
+    shutil.copy(SAMPLES / "customs/INV201-receipt.xml", tmp_path / "customs" / "OutBox")
+    assert run(capsys, "--data-dir", str(tmp_path), "run", "--once")[0] == 0
+    # the enterprise's own number finds the inventory list and the customs receipt that echoes it
+    code, out, _ = run(capsys, "--data-dir", str(tmp_path), "trace", "HC2026112800001")
     assert code == 0
-    assert len(list((tmp_path / "zone" / "InBox").iterdir())) == 1
-    inner_no = hub.assemble(hub.DEFAULT_CONFIG).catalog  # noqa: F841 - catalog loads
-    code, out, _ = run(capsys, "--data-dir", str(tmp_path), "trace", "--json", "DXPENT0000016069")
-    assert code == 1  # a sender id is not a document key
-    facts = json.loads(run(capsys, "inspect", str(SAMPLES / "etps-shenyang/SAS121-pass.xml"))[1])
-    code, out, _ = run(capsys, "--data-dir", str(tmp_path), "trace", facts["keys"]["etps_preent_no"]
-                       if facts["keys"].get("etps_preent_no") else facts["message_id"])
-    assert code == 0
-    for kind in ("RECEIVED", "VALIDATED", "ROUTED", "CONVERTED", "QUEUED", "DELIVERED"):
+    assert "INV101  from etps-shenyang (INV101-import.xml)  state DELIVERED" in out
+    assert "INV201  from customs (INV201-receipt.xml)  state DELIVERED" in out
+    for kind in ("RECEIVED", "VALIDATED", "ROUTED", "QUEUED", "DELIVERED"):
         assert kind in out
+    # the list number customs assigned finds the receipt; --json gives the same story for tools
+    code, out, _ = run(capsys, "--data-dir", str(tmp_path), "trace", "--json", "QD080126I000012345")
+    (story,) = json.loads(out)
+    assert story["document"]["message_type"] == "INV201"
+    assert [d["endpoint"] for d in story["deliveries"]] == ["etps-shenyang"]
+
+
+def test_trace_of_an_unknown_number_says_so_and_writes_nothing(capsys, tmp_path):
+    code, _, err = run(capsys, "--data-dir", str(tmp_path), "trace", "QD000000X000000000")
+    assert code == 1 and "no journal" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_inspect_shows_the_inner_document_of_a_dxp_message(capsys):
+    code, out, _ = run(capsys, "inspect", str(SAMPLES / "dxp/SAS121-pass-over-dxp.xml"))
+    assert code == 0
+    facts = json.loads(out)
+    assert (facts["shape"], facts["message_id"]) == ("dxp", "7d1f0e52-3c4b-4a8e-9f61-2b8c5d0e9a13")
+    assert facts["inner"]["message_type"] == "SAS121"
+    assert facts["inner"]["message_id"] == "DXPENT0000016069202611281120000000007"
+    assert facts["inner"]["keys"]["etps_inner_no"] == "HCP2026112800002"
+
+
+def test_demo_refuses_to_wipe_a_folder_that_is_not_a_demo(capsys, tmp_path):
+    (tmp_path / "journal.sqlite").write_text("precious")
+    code, _, err = run(capsys, "--data-dir", str(tmp_path), "demo")
+    assert code == 2 and "not a demo folder" in err
+    assert (tmp_path / "journal.sqlite").read_text() == "precious"
 
 
 def test_lint_passes_on_the_embedded_default(capsys):

@@ -91,3 +91,17 @@ def test_an_unknown_transport_fails_lint(config_copy, capsys):
     path.write_text(path.read_text().replace('kind = "local"', 'kind = "carrier-pigeon"'))
     assert hub.main(["--config", str(config_copy), "lint"]) == 1
     assert "zone.toml: transport.kind: unknown transport 'carrier-pigeon'" in capsys.readouterr().err
+
+
+def test_an_endpoint_folder_outside_the_data_folder_fails_lint(config_copy, capsys):
+    path = endpoint_file(config_copy, "zone")
+    path.write_text(path.read_text().replace('folder = "zone"', 'folder = "../../etc"'))
+    assert hub.main(["--config", str(config_copy), "lint"]) == 1
+    assert "zone.toml: transport.folder: must be a folder inside the hub's data_dir" in capsys.readouterr().err
+
+
+def test_two_endpoints_reading_one_folder_fail_lint(config_copy, capsys):
+    path = endpoint_file(config_copy, "zone")
+    path.write_text(path.read_text().replace('folder = "zone"', 'folder = "customs"'))
+    assert hub.main(["--config", str(config_copy), "lint"]) == 1
+    assert "as endpoint customs does" in capsys.readouterr().err
