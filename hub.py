@@ -174,9 +174,15 @@ def cmd_run(args) -> int:
              once=args.once)
     try:
         engine.run(once=args.once, poll_interval=assembly.settings.poll_interval, stop=stop)
+        counts = engine.journal.delivery_counts()
     finally:
         engine.close()
-        log.info("hub.stopped")
+    log.info("hub.stopped", deliveries=counts)
+    waiting = {state: n for state, n in counts.items() if state in ("PENDING", "DEAD")}
+    if waiting:
+        # --once took in everything waiting; say what could not be delivered (yet)
+        print("hub: deliveries not done: " + ", ".join(f"{n} {state}" for state, n in sorted(waiting.items()))
+              + " (PENDING ones are retried by the next run)", file=sys.stderr)
     return 0
 
 

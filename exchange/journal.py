@@ -283,6 +283,9 @@ class Journal:
 
     # -- reading -------------------------------------------------------------
 
+    def delivery_counts(self) -> dict[str, int]:
+        return dict(self._db.execute("SELECT state, COUNT(*) FROM deliveries GROUP BY state").fetchall())
+
     def body(self, digest: str) -> bytes:
         row = self._db.execute("SELECT body FROM bodies WHERE sha256=?", (digest,)).fetchone()
         if row is None:

@@ -3,6 +3,10 @@
 Every event of a document is logged through a logger bound to its
 ``document_id`` (and message type, sender, route once known), so one grep
 finds a document's whole story.
+
+JSON lines are written in groups, after every poll of the engine, not one
+write per line. A hub killed with SIGKILL loses at most the lines of its last
+poll; the journal, not the log, is the record.
 """
 
 from __future__ import annotations

@@ -90,3 +90,15 @@ def test_a_50_megabyte_file_is_refused_before_parsing_and_kept(running_hub):
     assert document["size"] == len(big)
     assert os.path.getsize(running_hub.folder("etps-shenyang", "FailBox") / "huge.xml") == len(big)
     assert running_hub.files("customs", "InBox") == []
+
+
+def test_a_document_of_unknown_type_keeps_its_envelope_facts_for_tracing(running_hub):
+    running_hub.drop("etps-shenyang", SAMPLES / "invalid/FOO999-unknown-type.xml")
+    running_hub.run_once()
+    (document,) = running_hub.journal.documents()
+    assert document["state"] == "REJECTED"
+    assert (document["message_type"], document["sender"]) == ("FOO999", "DXPENT0000016069")
+    assert document["message_id"]
+    assert running_hub.journal.find_documents(document["message_id"]) == [document["document_id"]]
+    (answer,) = running_hub.files("etps-shenyang", "InBox")
+    assert answer.name.startswith("Failed_FOO999_")
