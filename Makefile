@@ -16,6 +16,7 @@ demo: $(STAMP)
 	$(BIN)/hub demo
 
 test: $(STAMP)
+	tests/services.sh
 	$(BIN)/hub lint
 	$(BIN)/python -m pytest
 

@@ -13,8 +13,10 @@ from exchange.config import Endpoint
 from exchange.errors import ConfigError
 from exchange.parsing import Limits
 
+from .amqp import AmqpInbound, AmqpOutbound, AmqpSettings
 from .base import InboundAdapter, OutboundAdapter
 from .local import LocalInbound, LocalOutbound, LocalSettings
+from .sftp import SftpInbound, SftpOutbound, SftpSettings
 
 Factory = Callable[[Endpoint, Path, Limits], tuple[InboundAdapter, OutboundAdapter]]
 
@@ -24,7 +26,17 @@ def _local(endpoint: Endpoint, data_dir: Path, limits: Limits) -> tuple[InboundA
     return LocalInbound(settings), LocalOutbound(settings)
 
 
-TRANSPORTS: dict[str, Factory] = {"local": _local}
+def _amqp(endpoint: Endpoint, data_dir: Path, limits: Limits) -> tuple[InboundAdapter, OutboundAdapter]:
+    settings = AmqpSettings.read(endpoint.name, endpoint.transport, limits.max_bytes)
+    return AmqpInbound(settings), AmqpOutbound(settings)
+
+
+def _sftp(endpoint: Endpoint, data_dir: Path, limits: Limits) -> tuple[InboundAdapter, OutboundAdapter]:
+    settings = SftpSettings.read(endpoint.name, endpoint.transport, limits.max_bytes)
+    return SftpInbound(settings), SftpOutbound(settings)
+
+
+TRANSPORTS: dict[str, Factory] = {"local": _local, "amqp": _amqp, "sftp": _sftp}
 
 
 def build(endpoint: Endpoint, data_dir: Path, limits: Limits) -> tuple[InboundAdapter, OutboundAdapter]:

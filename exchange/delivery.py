@@ -41,6 +41,7 @@ class Deliverer:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self.queue_limit = queue_limit  # per endpoint: beyond it, work waits in the journal, not in memory
+        self.batch_size = 200  # sends handed at once to an adapter that takes batches
         self.stop_timeout = stop_timeout
 
     def start(self) -> None:
@@ -107,16 +108,39 @@ class Deliverer:
         return finished
 
     def _work(self, name: str, adapter, work: queue.SimpleQueue) -> None:
+        batched = hasattr(adapter, "send_many")  # e.g. AMQP: publish a batch, then wait for its confirms
         while not self._stopping.is_set():
-            outgoing = work.get()
-            if outgoing is _STOP or self._stopping.is_set():
+            batch = [work.get()]
+            while batched and len(batch) < self.batch_size:
+                try:
+                    batch.append(work.get_nowait())
+                except queue.Empty:
+                    break
+            stop = _STOP in batch
+            batch = [outgoing for outgoing in batch if outgoing is not _STOP]
+            if self._stopping.is_set() or not batch:
                 return
             started = time.perf_counter()
-            try:
-                adapter.send(outgoing)
-                error = None
-            except TransportError as exc:
-                error = exc.reason
-            except Exception as exc:  # noqa: BLE001 - an adapter bug fails this delivery, not the worker
-                error = f"endpoint {name}: unexpected {type(exc).__name__}: {exc}"
-            self._results.put(Result(outgoing.delivery_id, name, error, time.perf_counter() - started))
+            if batched:
+                errors = self._guarded(name, lambda: adapter.send_many(batch), batch)
+            else:
+                errors = {}
+                for outgoing in batch:
+                    errors.update(self._guarded(name, lambda: adapter.send(outgoing), [outgoing]))
+            seconds = (time.perf_counter() - started) / len(batch)
+            for outgoing in batch:
+                self._results.put(Result(outgoing.delivery_id, name, errors.get(outgoing.delivery_id), seconds))
+            if stop:
+                return
+
+    @staticmethod
+    def _guarded(name: str, send, batch: list[Outgoing]) -> dict[str, str | None]:
+        """Run a send; turn any error into a per-delivery failure instead of a dead worker."""
+        try:
+            result = send()
+        except TransportError as exc:
+            return {outgoing.delivery_id: exc.reason for outgoing in batch}
+        except Exception as exc:  # noqa: BLE001 - an adapter bug fails these deliveries, not the worker
+            return {outgoing.delivery_id: f"endpoint {name}: unexpected {type(exc).__name__}: {exc}"
+                    for outgoing in batch}
+        return result if isinstance(result, dict) else {}

@@ -77,3 +77,36 @@ def sample():
         return path
 
     return find
+
+
+# -- real servers ---------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def sshd(tmp_path_factory):
+    """A private OpenSSH sshd on a free loopback port, for the whole session."""
+    from servers import Sshd
+
+    server = Sshd(tmp_path_factory.mktemp("sshd"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def rabbitmq():
+    """RabbitMQ on 127.0.0.1:5672; fails (never skips) when it is not there."""
+    from servers import rabbitmq_connection
+
+    connection = rabbitmq_connection()
+    connection.close()
+    return "127.0.0.1:5672"
+
+
+@pytest.fixture
+def broker(rabbitmq):
+    """A fresh name space of queues and exchanges on the real RabbitMQ for one test, removed after it."""
+    from servers import Broker
+
+    space = Broker()
+    yield space
+    space.delete_all()
