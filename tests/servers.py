@@ -179,25 +179,53 @@ class Broker:
             self._connection = rabbitmq_connection()
         return self._connection.channel()
 
+    def _retrying(self, action):
+        """Run an action on a channel; a party reconnects when the broker dropped its connection."""
+        for attempt in range(5):
+            try:
+                channel = self.channel()
+                try:
+                    return action(channel)
+                finally:
+                    if channel.is_open:
+                        channel.close()
+            except (pika.exceptions.ConnectionClosed, pika.exceptions.StreamLostError,
+                    pika.exceptions.ChannelWrongStateError, pika.exceptions.AMQPConnectionError):
+                self._connection = None
+                time.sleep(0.2 * (attempt + 1))
+        raise RuntimeError("the test party could not reach RabbitMQ")
+
     def publish(self, name: str, body: bytes, message_id: str) -> None:
-        """What the party does: put a document in the queue the hub consumes."""
-        channel = self.channel()
-        channel.confirm_delivery()
-        channel.basic_publish("", self.receive_queue(name), body,
-                              pika.BasicProperties(delivery_mode=2, message_id=message_id), mandatory=True)
-        channel.close()
+        """What the party does: put a document in the queue the hub consumes (confirmed)."""
+        def publish(channel):
+            channel.confirm_delivery()
+            channel.basic_publish("", self.receive_queue(name), body,
+                                  pika.BasicProperties(delivery_mode=2, message_id=message_id), mandatory=True)
+
+        self._retrying(publish)
+
+    def publish_many(self, name: str, documents: list[tuple[str, bytes]]) -> None:
+        """A burst: many documents on one channel, each confirmed by the broker."""
+        def publish(channel):
+            channel.confirm_delivery()
+            for message_id, body in documents:
+                channel.basic_publish("", self.receive_queue(name), body,
+                                      pika.BasicProperties(delivery_mode=2, message_id=message_id),
+                                      mandatory=True)
+
+        self._retrying(publish)
 
     def take_all(self, queue: str) -> list[tuple[pika.BasicProperties, bytes]]:
         """Everything waiting in a queue, acknowledged (what the party's consumer sees)."""
-        channel = self.channel()
-        taken = []
-        while True:
-            method, properties, body = channel.basic_get(queue, auto_ack=True)
-            if method is None:
-                break
-            taken.append((properties, body))
-        channel.close()
-        return taken
+        def take(channel):
+            taken = []
+            while True:
+                method, properties, body = channel.basic_get(queue, auto_ack=True)
+                if method is None:
+                    return taken
+                taken.append((properties, body))
+
+        return self._retrying(take)
 
     def delete_all(self) -> None:
         for name in self.names:

@@ -1,0 +1,137 @@
+"""The hub on real servers: enterprises over SFTP, customs and the zone system over AMQP,
+including connections cut under it, an SFTP server restarted mid-poll and a changed host key.
+
+In every fault test each document arrives, none is lost, and no destination gets a document
+twice under two identities: a copy sent again after a lost confirm keeps its message id.
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+import time
+
+import pytest
+
+from conftest import SAMPLES
+from deployment import RunningHub, deploy, numbered, wait_until
+from servers import Sshd, close_all_rabbitmq_connections
+
+pytestmark = [pytest.mark.amqp, pytest.mark.sftp]
+
+INV101 = (SAMPLES / "etps-shenyang/INV101-import.xml").read_bytes()
+SAS121 = (SAMPLES / "etps-shenyang/SAS121-pass.xml").read_bytes()
+INV201 = (SAMPLES / "customs/INV201-receipt.xml").read_bytes()
+
+
+def test_documents_and_receipts_flow_over_sftp_and_amqp(tmp_path, broker, sshd):
+    config, parties = deploy(tmp_path, {"etps-shenyang": "sftp", "customs": "amqp", "zone": "amqp"}, broker, sshd)
+    enterprise, customs, zone = parties["etps-shenyang"], parties["customs"], parties["zone"]
+    with RunningHub(config) as running:
+        enterprise.put("INV101-import.xml", INV101)
+        enterprise.put("SAS121-pass.xml", SAS121)
+        customs_got = wait_until(lambda: customs.delivered())
+        zone_got = wait_until(lambda: zone.delivered())
+        customs.put("INV201-receipt.xml", INV201)
+        receipts = wait_until(lambda: enterprise.delivered())
+        assert wait_until(lambda: enterprise.settled() == ["INV101-import.xml", "SAS121-pass.xml"])
+    assert [body for _, body in customs_got] == [INV101]
+    assert b"<SasPassportBsc>" in zone_got[0][1]  # converted into the zone dialect
+    assert [body for _, body in receipts] == [INV201]
+    states = sorted(d["state"] for d in running.journal().documents())
+    assert states == ["DELIVERED", "DELIVERED", "DELIVERED"]
+
+
+def test_a_poison_message_is_journaled_answered_and_dead_lettered(tmp_path, broker, sshd):
+    config, parties = deploy(tmp_path, {"etps-shenyang": "sftp", "customs": "amqp", "zone": "amqp"}, broker, sshd)
+    customs = parties["customs"]
+    with RunningHub(config) as running:
+        customs.put("poison-1", b"<Package><not-closed>")
+        assert wait_until(lambda: customs.parked()) == ["poison-1"]  # dead-lettered, not redelivered
+        answers = wait_until(lambda: customs.delivered())
+        (document,) = running.journal().documents()
+    assert document["state"] == "REJECTED" and "not well-formed" in document["reason"]
+    assert b"<DealFlag>-1</DealFlag>" in answers[0][1]
+
+
+def test_connections_closed_under_the_hub_lose_nothing(tmp_path, broker, sshd):
+    """AMQP -> hub -> AMQP while the broker drops every connection, twice, in the middle of a burst."""
+    config, parties = deploy(tmp_path, {"etps-shenyang": "amqp", "customs": "amqp", "zone": "amqp"}, broker, sshd)
+    customs, enterprise = parties["customs"], parties["etps-shenyang"]
+    count = 1500
+    seen: dict[bytes, set[str]] = collections.defaultdict(set)
+
+    def collect():
+        for message_id, body in enterprise.delivered():
+            seen[body].add(message_id)
+        return len(seen) >= count
+
+    def cut_connections():
+        for delay in (0.4, 1.2):
+            time.sleep(delay)
+            close_all_rabbitmq_connections()
+
+    cutter = threading.Thread(target=cut_connections)
+    with RunningHub(config) as running:
+        cutter.start()
+        for start in range(0, count, 100):
+            broker.publish_many("customs", [(f"receipt-{n}", numbered(INV201, n)) for n in range(start, start + 100)])
+        cutter.join()
+        assert wait_until(collect, timeout=120, step=0.5), f"only {len(seen)} of {count} arrived"
+        documents = running.journal().documents()
+    assert set(seen) == {numbered(INV201, n) for n in range(count)}  # every document arrived
+    assert all(len(ids) == 1 for ids in seen.values())  # none under two identities
+    delivered = [d for d in documents if d["state"] == "DELIVERED"]
+    assert len(delivered) == count  # each journaled and delivered once; redeliveries were duplicates
+    assert {d["state"] for d in documents} <= {"DELIVERED", "DUPLICATE"}
+
+
+def test_an_sftp_server_restarted_mid_poll_loses_nothing(tmp_path, broker, sshd):
+    config, parties = deploy(tmp_path, {"etps-shenyang": "sftp", "customs": "amqp", "zone": "amqp"}, broker, sshd)
+    enterprise, customs = parties["etps-shenyang"], parties["customs"]
+    count = 120
+    seen: dict[bytes, set[str]] = collections.defaultdict(set)
+
+    def collect():
+        for message_id, body in customs.delivered():
+            seen[body].add(message_id)
+        return len(seen) >= count
+
+    with RunningHub(config) as running:
+        for number in range(count):
+            enterprise.put(f"INV101-{number:04d}.xml", numbered(INV101, number))
+            if number == 40:
+                time.sleep(0.3)  # let the hub be in the middle of its polls
+                sshd.stop()
+                time.sleep(1.0)
+                sshd.start()
+        assert wait_until(collect, timeout=120, step=0.5), f"only {len(seen)} of {count} arrived"
+        assert wait_until(lambda: len(enterprise.settled()) == count, timeout=60)
+        documents = running.journal().documents()
+    assert set(seen) == {numbered(INV101, n) for n in range(count)}
+    assert all(len(ids) == 1 for ids in seen.values())
+    assert enterprise.names("OutBox") == [] and enterprise.parked() == []
+    assert len([d for d in documents if d["state"] == "DELIVERED"]) == count
+
+
+def test_a_partner_with_a_changed_host_key_is_refused(tmp_path, broker, capsys):
+    server = Sshd(tmp_path / "sshd")
+    server.start()
+    try:
+        config, parties = deploy(tmp_path / "hub", {"etps-shenyang": "sftp", "customs": "amqp", "zone": "amqp"},
+                                 broker, server)
+        enterprise = parties["etps-shenyang"]
+        server.stop()
+        server.new_host_key()  # the server was replaced, or someone sits in between
+        server.start()
+        enterprise.put("INV101-import.xml", INV101)
+        with RunningHub(config) as running:
+            time.sleep(1.5)  # many polls
+            documents = running.journal().documents()
+        assert documents == []  # nothing was read from the server it cannot identify
+        assert enterprise.names("OutBox") == ["INV101-import.xml"]
+        errors = capsys.readouterr().err
+        assert f"host key {server.host_key_sha256} does not match the pinned" in errors
+        assert "endpoint etps-shenyang" in errors
+    finally:
+        server.stop()
