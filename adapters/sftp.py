@@ -236,8 +236,11 @@ class SftpInbound(Lifecycle):
                 if size <= self.settings.max_bytes:
                     try:
                         with sftp.open(path, "rb") as handle:
-                            handle.prefetch(size)  # pipelined reads: one round trip for the whole file
-                            body = handle.read()
+                            # Pipelined reads of exactly the listed size: no round trip per 32 KB block
+                            # and none to find the end. A file still growing was not complete: it is
+                            # read whole next time, once it settled.
+                            handle.prefetch(size)
+                            body = handle.read(size)
                     except FileNotFoundError:
                         continue  # taken away since the listing
                     size = len(body)
@@ -281,13 +284,17 @@ class SftpInbound(Lifecycle):
         try:
             sftp = self._connection.client()
             source = posixpath.join(self.settings.box("OutBox"), name)
-            target = posixpath.join(self.settings.box(box), name)
-            counter = 1
-            while _exists(sftp, target):  # never overwrite an earlier file of the same name
+            try:
+                # plain SFTP rename refuses to replace an existing file: one round trip when all is well
+                sftp.rename(source, posixpath.join(self.settings.box(box), name))
+            except OSError:
+                if not _exists(sftp, source):
+                    raise
+                counter = 1  # an earlier file of the same name is there: never overwrite it
                 stem, suffix = posixpath.splitext(name)
-                target = posixpath.join(self.settings.box(box), f"{stem}.{counter}{suffix}")
-                counter += 1
-            sftp.posix_rename(source, target)
+                while _exists(sftp, target := posixpath.join(self.settings.box(box), f"{stem}.{counter}{suffix}")):
+                    counter += 1
+                sftp.rename(source, target)
             if self.settings.done_marker:
                 try:
                     sftp.remove(source + self.settings.done_marker)

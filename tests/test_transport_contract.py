@@ -143,3 +143,15 @@ def test_an_oversized_document_is_announced_by_size_and_not_read(connect, kind):
     (item,) = receive_all(inbound, 1)
     assert item.message.size == 5011
     assert item.message.body == b""
+
+
+@pytest.mark.parametrize("kind", [p for p in TRANSPORTS if p.id != "amqp"])
+def test_a_file_name_used_twice_keeps_both_files_in_sentbox(connect, kind):
+    inbound, _, party = connect(kind)
+    for body in (b"<first/>", b"<second/>"):
+        party.put("same.xml", body)
+        (item,) = receive_all(inbound, 1)
+        assert item.message.body == body
+        item.acknowledgement.ack()
+    assert party.settled() == ["same.1.xml", "same.xml"]
+    assert (party.folder / "SentBox" / "same.xml").read_bytes() == b"<first/>"
