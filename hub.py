@@ -33,7 +33,7 @@ from exchange import catalog as catalogs
 from exchange import logs
 from exchange.config import Endpoint, Settings, load_endpoints, load_settings
 from exchange.engine import Engine
-from exchange.errors import ConfigError, HubError, RefusedInput
+from exchange.errors import ConfigError, HubError, RefusedInput, TransportError
 from exchange.journal import Journal
 from exchange.pipeline import Context, process, read_document
 from exchange.receipts import ANSWER_TYPE
@@ -144,8 +144,13 @@ def open_engine(assembly: Assembly) -> Engine:
         for endpoint in assembly.endpoints.values():
             receiver, sender = adapters.build(endpoint, assembly.settings.data_dir, assembly.settings.limits)
             for adapter in (receiver, sender):
-                adapter.connect()
                 opened.append(adapter)
+                try:
+                    adapter.connect()
+                except TransportError as exc:
+                    # A partner that is down must not keep the hub (and every other partner) from
+                    # starting: its adapter connects again on the next poll or send.
+                    logs.get().error("endpoint.connect_failed", endpoint=endpoint.name, error=exc.reason)
             if endpoint.may_send:
                 inbound[endpoint.name] = receiver
             outbound[endpoint.name] = sender

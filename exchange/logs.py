@@ -72,6 +72,10 @@ def configure(format_: str = "auto", level: str = "info", stream: TextIO | None 
     else:  # a text-only stream (io.StringIO in a test)
         processors.append(structlog.processors.JSONRenderer(serializer=lambda e, **_: _json_line(e).decode()))
         factory = structlog.PrintLoggerFactory(file=stream)
+    # The transport libraries' own log records are not the hub's: the adapters translate their
+    # failures into events that name the endpoint. Keep only their critical records.
+    for library in ("pika", "paramiko"):
+        logging.getLogger(library).setLevel(logging.CRITICAL)
     structlog.configure(
         processors=processors,
         wrapper_class=structlog.make_filtering_bound_logger(_LEVELS[level]),

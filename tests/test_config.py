@@ -105,3 +105,32 @@ def test_two_endpoints_reading_one_folder_fail_lint(config_copy, capsys):
     path.write_text(path.read_text().replace('folder = "zone"', 'folder = "customs"'))
     assert hub.main(["--config", str(config_copy), "lint"]) == 1
     assert "as endpoint customs does" in capsys.readouterr().err
+
+
+def test_the_documented_production_example_lints_clean(capsys):
+    example = HOME / "config" / "examples" / "production" / "hub.toml"
+    assert hub.main(["--config", str(example), "lint"]) == 0, capsys.readouterr().err
+    assembly = hub.assemble(example)
+    kinds = {endpoint.party: endpoint.transport_kind for endpoint in assembly.endpoints.values()}
+    assert kinds == {"enterprise": "sftp", "customs": "amqp", "zone": "amqp", "agency": "amqp"}
+    assert len([e for e in assembly.endpoints.values() if e.party == "agency"]) == 6
+
+
+def test_a_password_written_in_an_endpoint_file_is_refused(config_copy, capsys):
+    path = endpoint_file(config_copy, "customs")
+    path.write_text(path.read_text().replace('kind = "local"\nfolder = "customs"',
+                                             'kind = "amqp"\nusername = "hub"\npassword = "hunter2"\n'
+                                             'send_exchange = "hub.to-customs"'))
+    assert hub.main(["--config", str(config_copy), "lint"]) == 1
+    err = capsys.readouterr().err
+    assert "transport.password: secrets are never written in config files" in err
+    assert "hunter2" not in err
+
+
+def test_an_sftp_endpoint_without_a_pinned_host_key_is_refused(config_copy, capsys):
+    path = endpoint_file(config_copy, "etps-shenyang")
+    path.write_text(path.read_text().replace(
+        'kind = "local"\nfolder = "etps-shenyang"',
+        'kind = "sftp"\nhost = "sftp.example.cn"\nusername = "hub"\nprivate_key_file = "/etc/hub/key"'))
+    assert hub.main(["--config", str(config_copy), "lint"]) == 1
+    assert "host_key_sha256: pin the server's host key" in capsys.readouterr().err

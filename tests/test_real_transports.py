@@ -135,3 +135,20 @@ def test_a_partner_with_a_changed_host_key_is_refused(tmp_path, broker, capsys):
         assert "endpoint etps-shenyang" in errors
     finally:
         server.stop()
+
+
+def test_a_wrong_password_is_reported_by_endpoint_and_never_logged(tmp_path, broker, sshd, capsys, monkeypatch):
+    secret = "wr0ng-s3cret-7f3a9c"
+    monkeypatch.setenv("HUB_TEST_WRONG_PASSWORD", secret)
+    config, parties = deploy(tmp_path, {"etps-shenyang": "sftp", "customs": "amqp", "zone": "amqp"}, broker, sshd)
+    customs_file = config.parent / "endpoints" / "customs.toml"
+    customs_file.write_text(customs_file.read_text().replace('"HUB_TEST_AMQP_PASSWORD"', '"HUB_TEST_WRONG_PASSWORD"'))
+    with RunningHub(config):
+        parties["etps-shenyang"].put("INV101-import.xml", INV101)
+        time.sleep(1.5)  # it is taken in, and its delivery to customs fails and is retried
+    output = capsys.readouterr()
+    assert "endpoint customs" in output.err and "ACCESS_REFUSED" in output.err
+    assert secret not in output.err + output.out
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert secret.encode() not in path.read_bytes(), path
