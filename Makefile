@@ -22,6 +22,8 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/pipeline.py
+	tests/services.sh
+	$(BIN)/python bench/transports.py
 
 lint: $(STAMP)
 	$(BIN)/hub lint
