@@ -143,8 +143,9 @@ def open_engine(assembly: Assembly) -> Engine:
     try:
         for endpoint in assembly.endpoints.values():
             receiver, sender = adapters.build(endpoint, assembly.settings.data_dir, assembly.settings.limits)
-            for adapter in (receiver, sender):
-                opened.append(adapter)
+            # Only endpoints that may send are listened to: an idle consumer would hold messages.
+            connect = [receiver, sender] if endpoint.may_send else [sender]
+            for adapter in connect:
                 try:
                     adapter.connect()
                 except TransportError as exc:
@@ -153,9 +154,10 @@ def open_engine(assembly: Assembly) -> Engine:
                     logs.get().error("endpoint.connect_failed", endpoint=endpoint.name, error=exc.reason)
             if endpoint.may_send:
                 inbound[endpoint.name] = receiver
+                opened.append(receiver)
             outbound[endpoint.name] = sender
     except BaseException:
-        for adapter in opened:
+        for adapter in [*opened, *outbound.values()]:
             adapter.close()
         journal.close()
         raise

@@ -9,7 +9,10 @@ Endpoint settings (``[transport]`` with ``kind = "amqp"``)::
     send_routing_key = "customs"            # ... with this key ...
     send_queue = "customs.from-hub"         # ... into this queue, which the party consumes
     prefetch = 200                          # unacknowledged messages the broker hands the hub at once
-    delivery_limit = 20                     # redeliveries before the broker dead-letters a message
+    delivery_limit = 1000                   # a backstop: redeliveries before the broker dead-letters a
+                                            # message (prefetched but unprocessed ones count too)
+    tls = false                             # true: AMQPS, the broker's certificate verified
+    ca_file = ""                            # the CA bundle for that check (default: the system's)
     declare = true                          # declare the topology (false: check it exists, passively)
     confirm_timeout = 30                    # seconds to wait for the broker's publisher confirms
 
@@ -37,6 +40,7 @@ pipelined: a batch is published at once and settled by the broker's
 from __future__ import annotations
 
 import collections
+import ssl
 import time
 from dataclasses import dataclass
 
@@ -68,6 +72,8 @@ class AmqpSettings:
     delivery_limit: int
     declare: bool
     confirm_timeout: float
+    tls: bool
+    ca_file: str
     max_bytes: int
 
     @classmethod
@@ -84,9 +90,11 @@ class AmqpSettings:
             send_routing_key=transport.str("send_routing_key", endpoint),
             send_queue=transport.str("send_queue", ""),
             prefetch=transport.int("prefetch", 200, minimum=1),
-            delivery_limit=transport.int("delivery_limit", 20, minimum=1),
+            delivery_limit=transport.int("delivery_limit", 1000, minimum=1),
             declare=transport.bool("declare", True),
             confirm_timeout=transport.float("confirm_timeout", 30.0),
+            tls=transport.bool("tls", False),
+            ca_file=transport.str("ca_file", ""),
             max_bytes=max_bytes,
         )
         transport.str("kind")
@@ -98,10 +106,15 @@ class AmqpSettings:
         return f"amqp://{self.host}:{self.port}{self.virtual_host}#{self.receive_queue}"
 
     def parameters(self) -> pika.ConnectionParameters:
+        ssl_options = None
+        if self.tls:  # the broker's certificate is verified against ca_file (or the system's CAs)
+            context = ssl.create_default_context(cafile=self.ca_file or None)
+            ssl_options = pika.SSLOptions(context, server_hostname=self.host)
         return pika.ConnectionParameters(
             host=self.host, port=self.port, virtual_host=self.virtual_host,
             credentials=pika.PlainCredentials(self.username, self.password.reveal()),
             heartbeat=30, blocked_connection_timeout=60, connection_attempts=1, socket_timeout=5,
+            ssl_options=ssl_options,
             client_properties={"connection_name": f"customs-hub {self.endpoint}"},
         )
 
@@ -117,7 +130,9 @@ def declare_topology(channel, settings: AmqpSettings) -> None:
     for queue in (settings.receive_queue, settings.send_queue):
         if not queue:
             continue
-        if not passive:
+        if passive:  # a refused message must be parked, not dropped: its dead-letter exchange must exist
+            channel.exchange_declare(f"{queue}.dlx", passive=True)
+        else:
             channel.exchange_declare(f"{queue}.dlx", exchange_type="fanout", durable=True)
             channel.queue_declare(f"{queue}.dead", durable=True, arguments={"x-queue-type": "quorum"})
             channel.queue_bind(f"{queue}.dead", f"{queue}.dlx")
@@ -157,6 +172,7 @@ class AmqpInbound(Lifecycle):
         self._buffer: collections.deque = collections.deque()
         self._retry_at = 0.0
         self._backoff = 0.5
+        self._cancelled = False
 
     def connect(self) -> None:
         if not self.settings.receive_queue:
@@ -166,12 +182,18 @@ class AmqpInbound(Lifecycle):
             self._channel = self._connection.channel()
             declare_topology(self._channel, self.settings)
             self._channel.basic_qos(prefetch_count=self.settings.prefetch)
+            self._channel.add_on_cancel_callback(self._on_cancelled)
             self._channel.basic_consume(self.settings.receive_queue, self._on_message)
-        except pika.exceptions.AMQPError as exc:
+        except Exception as exc:  # noqa: BLE001 - any library error means "cannot consume"
             self._drop()
             raise _failure(self.settings, f"cannot consume from {self.settings.receive_queue}", exc) from exc
         self._generation += 1
         self._backoff = 0.5
+        self._cancelled = False
+
+    def _on_cancelled(self, _frame) -> None:
+        # The broker cancelled the consumer (queue deleted, node down): consume again from scratch.
+        self._cancelled = True
 
     def _on_message(self, channel, method, properties: BasicProperties, body: bytes) -> None:
         self._buffer.append((self._generation, method.delivery_tag, properties, body))
@@ -179,6 +201,8 @@ class AmqpInbound(Lifecycle):
     def receive(self, max_count: int) -> list[Inbound]:
         if not self.settings.receive_queue:
             return []
+        if self._cancelled or self._channel is None or not self._channel.is_open:
+            self._drop()
         if self._connection is None or not self._connection.is_open:
             if time.monotonic() < self._retry_at:
                 return []
@@ -191,9 +215,14 @@ class AmqpInbound(Lifecycle):
                 raise
         try:
             self._connection.process_data_events(time_limit=0)
-        except pika.exceptions.AMQPError as exc:
+        except Exception as exc:  # noqa: BLE001 - any library error means the connection is gone
             self._drop()
             raise _failure(self.settings, "connection lost while consuming", exc) from exc
+        if self._cancelled:
+            self._drop()
+            raise TransportError(self.endpoint, f"AMQP {self.settings.host}:{self.settings.port}: the broker "
+                                                f"cancelled the consumer of {self.settings.receive_queue}; "
+                                                "consuming again")
         received = []
         while self._buffer and len(received) < max_count:
             generation, tag, properties, body = self._buffer.popleft()
@@ -217,7 +246,7 @@ class AmqpInbound(Lifecycle):
                 self._channel.basic_ack(delivery.tag)
             else:
                 self._channel.basic_nack(delivery.tag, requeue=requeue)
-        except pika.exceptions.AMQPError as exc:
+        except Exception as exc:  # noqa: BLE001 - any library error means the connection is gone
             self._drop()
             raise _failure(self.settings, "cannot settle a message", exc) from exc
 
@@ -291,6 +320,11 @@ class AmqpOutbound(Lifecycle):
             self._waiting.clear()
             self._reset()  # tags are no longer trustworthy on this channel
         return {outgoing.delivery_id: self._outcome.get(outgoing.delivery_id) for outgoing in batch}
+
+    def idle(self) -> None:
+        """Between batches: let the io loop answer heartbeats, so the connection is alive next time."""
+        if self._ready and self._connection is not None and self._connection.is_open:
+            self._run_until(lambda: False, 0.05)
 
     # -- the io loop ---------------------------------------------------------
 

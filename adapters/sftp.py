@@ -151,11 +151,18 @@ class _Connection:
             self._check_host_key(self._transport.get_remote_server_key())
             key = self._private_key()
             self._transport.auth_publickey(settings.username, key)
-            self._sftp = paramiko.SFTPClient.from_transport(self._transport)
-            self._sftp.get_channel().settimeout(settings.timeout)
+            self._transport.set_keepalive(15)
+            # Every step bounded by the timeout: a server that authenticates and then stops
+            # answering must not hold the engine's thread (SFTPClient.from_transport would wait
+            # for the version reply without a limit).
+            channel = self._transport.open_session(timeout=settings.timeout)
+            channel.settimeout(settings.timeout)
+            channel.invoke_subsystem("sftp")
+            self._sftp = paramiko.SFTPClient(channel)
         except TransportError:
             raise
-        except (paramiko.SSHException, OSError, EOFError) as exc:
+        except Exception as exc:  # noqa: BLE001 - paramiko raises SSHException, SFTPError, OSError, EOFError,
+            # AssertionError (a malformed known_hosts line), socket.timeout ...: all mean "cannot connect"
             raise self.failure("cannot open the SFTP session", exc) from exc
 
     def _check_host_key(self, key: paramiko.PKey) -> None:
@@ -215,6 +222,7 @@ class SftpInbound(Lifecycle):
         self.address = settings.address
         self._connection = _Connection(settings)
         self._backlog: collections.deque = collections.deque()  # (name, size) ready to hand out
+        self._listed_at = 0.0
         self._seen: dict[str, tuple[int, int, float]] = {}  # name -> (size, mtime, first seen unchanged)
 
     def connect(self) -> None:
@@ -226,8 +234,12 @@ class SftpInbound(Lifecycle):
     def receive(self, max_count: int) -> list[Inbound]:
         try:
             sftp = self._connection.client()
-            if not self._backlog:
+            # A large backlog is listed once and handed out batch by batch, but never from a listing
+            # older than a second (or the settle time): a file's size must be the size it has now.
+            if not self._backlog or time.monotonic() - self._listed_at > max(1.0, self.settings.settle_seconds):
+                self._backlog.clear()
                 self._backlog.extend(self._ready(sftp))
+                self._listed_at = time.monotonic()
             received = []
             while self._backlog and len(received) < max_count:
                 name, size = self._backlog.popleft()
@@ -237,8 +249,8 @@ class SftpInbound(Lifecycle):
                     try:
                         with sftp.open(path, "rb") as handle:
                             # Pipelined reads of exactly the listed size: no round trip per 32 KB block
-                            # and none to find the end. A file still growing was not complete: it is
-                            # read whole next time, once it settled.
+                            # and none to find the end. The listing is at most a second old, and the
+                            # file was complete then (settled, renamed in, or marked done).
                             handle.prefetch(size)
                             body = handle.read(size)
                     except FileNotFoundError:
@@ -250,7 +262,7 @@ class SftpInbound(Lifecycle):
         except TransportError:
             self._lost()
             raise
-        except (paramiko.SSHException, OSError, EOFError) as exc:
+        except Exception as exc:  # noqa: BLE001 - any library error is this endpoint's failure, not the hub's
             self._lost()
             raise self._connection.failure("cannot read OutBox", exc) from exc
 
@@ -304,7 +316,7 @@ class SftpInbound(Lifecycle):
         except TransportError:
             self._lost()
             raise
-        except (paramiko.SSHException, OSError, EOFError) as exc:
+        except Exception as exc:  # noqa: BLE001 - any library error is this endpoint's failure, not the hub's
             self._lost()
             raise self._connection.failure(f"could not move {name} to {box}", exc) from exc
 
@@ -314,6 +326,20 @@ class SftpInbound(Lifecycle):
 
     def close(self) -> None:
         self._connection.drop()
+
+
+def _replace(sftp: paramiko.SFTPClient, source: str, target: str) -> None:
+    """Rename over an existing file: OpenSSH's posix-rename, else remove and rename."""
+    try:
+        sftp.posix_rename(source, target)
+    except (IOError, paramiko.SFTPError) as exc:
+        if "unsupported" not in str(exc).lower() and "not supported" not in str(exc).lower():
+            raise
+        try:
+            sftp.remove(target)
+        except FileNotFoundError:
+            pass
+        sftp.rename(source, target)
 
 
 def _exists(sftp: paramiko.SFTPClient, path: str) -> bool:
@@ -347,11 +373,11 @@ class SftpOutbound(Lifecycle):
             if written != len(outgoing.body):
                 raise TransportError(self.endpoint, f"SFTP wrote {written} of {len(outgoing.body)} bytes "
                                                     f"of {name}; not renaming it into InBox")
-            sftp.posix_rename(partial, final)  # replaces an earlier copy of the same delivery
+            _replace(sftp, partial, final)  # replaces an earlier copy of the same delivery
         except TransportError:
             self._connection.drop()
             raise
-        except (paramiko.SSHException, OSError, EOFError) as exc:
+        except Exception as exc:  # noqa: BLE001 - any library error is this endpoint's failure, not the hub's
             self._connection.drop()
             raise self._connection.failure(f"cannot deliver {name} to {inbox}", exc) from exc
 

@@ -40,6 +40,10 @@ class Deliverer:
         self._in_flight: set[str] = set()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
+        self._closing = False
+        self._closed: set[str] = set()  # adapters their own worker closed
+        self._abandoned: list[threading.Thread] = []
+        self.idle_seconds = 10.0  # a worker with nothing to send lets its adapter keep the connection alive
         self.queue_limit = queue_limit  # per endpoint: beyond it, work waits in the journal, not in memory
         self.batch_size = 200  # sends handed at once to an adapter that takes batches
         self.stop_timeout = stop_timeout
@@ -54,6 +58,17 @@ class Deliverer:
             self._threads.append(thread)
             thread.start()
 
+    def close(self) -> None:
+        """Stop the workers; each closes its own adapter (only its thread may touch it)."""
+        self._closing = True
+        if self._threads:
+            self.stop()
+        for name, adapter in self._outbound.items():
+            if name not in self._closed:  # never started, or its worker did not finish in time
+                if any(thread.name == f"deliver-{name}" and thread.is_alive() for thread in self._abandoned):
+                    continue  # still inside a send on its own thread: leave it to that thread
+                _close_quietly(adapter)
+
     def stop(self) -> None:
         """End every worker after its current send. What is still queued is dropped: it is
         PENDING in the journal and is sent again after a restart."""
@@ -65,6 +80,7 @@ class Deliverer:
         deadline = time.monotonic() + self.stop_timeout
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
+        self._abandoned = [thread for thread in self._threads if thread.is_alive()]
         self._threads.clear()
         for work in self._queues.values():  # forget what was not sent
             while not work.empty():
@@ -109,8 +125,22 @@ class Deliverer:
 
     def _work(self, name: str, adapter, work: queue.SimpleQueue) -> None:
         batched = hasattr(adapter, "send_many")  # e.g. AMQP: publish a batch, then wait for its confirms
+        try:
+            self._serve(name, adapter, work, batched)
+        finally:
+            if self._closing:
+                _close_quietly(adapter)
+                self._closed.add(name)
+
+    def _serve(self, name: str, adapter, work: queue.SimpleQueue, batched: bool) -> None:
+        idle = getattr(adapter, "idle", None)  # e.g. AMQP: answer heartbeats between batches
         while not self._stopping.is_set():
-            batch = [work.get()]
+            try:
+                batch = [work.get(timeout=self.idle_seconds)]
+            except queue.Empty:
+                if idle is not None:
+                    self._guarded(name, idle, [])
+                continue
             while batched and len(batch) < self.batch_size:
                 try:
                     batch.append(work.get_nowait())
@@ -144,3 +174,10 @@ class Deliverer:
             return {outgoing.delivery_id: f"endpoint {name}: unexpected {type(exc).__name__}: {exc}"
                     for outgoing in batch}
         return result if isinstance(result, dict) else {}
+
+
+def _close_quietly(adapter) -> None:
+    try:
+        adapter.close()
+    except Exception:  # noqa: BLE001 - closing a broken connection may fail; it is gone either way
+        pass

@@ -33,7 +33,7 @@ from .journal import Journal
 from .message import Inbound, Outgoing, new_id
 from .parsing import check_size
 from .pipeline import Context, Outcome, business_fingerprint, process
-from .receipts import error_receipt, error_receipt_name
+from .receipts import ANSWER_TYPE, error_receipt, error_receipt_name
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,7 @@ class Engine:
         self.scan_interval = 1.0  # how often the outbox is searched for deliveries due again
         self._next_scan = 0.0
         self._sending: dict[str, j.PendingDelivery] = {}  # handed to a worker, not yet settled
+        self._endpoint_errors: dict[str, str] = {}  # the last receive error per endpoint, until it recovers
         self._fresh: list[tuple[j.PendingDelivery, bytes]] = []  # queued in the open transaction
 
     # -- receiving -----------------------------------------------------------
@@ -81,9 +82,14 @@ class Engine:
         for name, adapter in self.inbound.items():
             try:
                 batch = adapter.receive(self.batch_size)
-            except TransportError as exc:
-                self.log.error("endpoint.receive_failed", endpoint=name, error=exc.reason)
+            except Exception as exc:  # noqa: BLE001 - one partner's failure must not stop the others
+                reason = exc.reason if isinstance(exc, TransportError) else f"{type(exc).__name__}: {exc}"
+                if self._endpoint_errors.get(name) != reason:  # once per change, not once per poll
+                    self._endpoint_errors[name] = reason
+                    self.log.error("endpoint.receive_failed", endpoint=name, error=reason)
                 continue
+            if self._endpoint_errors.pop(name, None) is not None:
+                self.log.info("endpoint.recovered", endpoint=name)
             if batch:
                 done += self.take_in(batch)
         done += self.settle_finished()
@@ -165,6 +171,16 @@ class Engine:
                            message_id=business.message_id, business_id=business.business_id)
         # At least once from the source, at most once onwards: a document this endpoint already
         # got accepted (same bytes, or same sender, type and message id) is not delivered again.
+        refused = self.journal.find_refused(endpoint=message.endpoint, digest=digest, source_name=message.name)
+        if refused:
+            # The same file again: its move to FailBox (or its nack) failed after it was refused.
+            # Park it again, but do not answer twice.
+            reason = f"the same file as {refused}, which was refused and answered; parked again"
+            self.journal.append(document_id, "DUPLICATE", endpoint=message.endpoint, reason=reason,
+                                detail={"original": refused})
+            self.journal.add_document(**row, state=j.DUPLICATE, reason=reason)
+            log.warning("document.duplicate", original=refused, reason=reason)
+            return _Decision(item, document_id, False, reason)
         earlier = self.journal.find_accepted(
             endpoint=message.endpoint, digest=digest, sender=business.sender if business else "",
             message_type=business.message_type if business else "",
@@ -222,7 +238,8 @@ class Engine:
                    issues=[str(issue) for issue in error.issues],
                    duration_ms=round(outcome.seconds * 1000, 3))
         # Answer the endpoint it came from, listing every issue.
-        self._queue(document_id, facts, endpoint=item.message.endpoint, route="", map_name="",
+        self._queue(document_id, {**facts, "message_type": ANSWER_TYPE}, endpoint=item.message.endpoint,
+                    route="", map_name="",
                     body=error_receipt(document_id, item.message.name, error, outcome.envelope), digest=None,
                     name=error_receipt_name(document_id, outcome.envelope), kind=j.ERROR_RECEIPT,
                     event="ANSWER_QUEUED")
@@ -325,8 +342,12 @@ class Engine:
     def close(self) -> None:
         """Stop the worker threads and close every adapter and the journal."""
         self.stop()
+        self.deliverer.close()  # outbound adapters are closed by their own threads
         for resource in self.resources:
-            resource.close()
+            try:
+                resource.close()
+            except Exception as exc:  # noqa: BLE001 - close everything else regardless
+                self.log.error("endpoint.close_failed", error=f"{type(exc).__name__}: {exc}")
         self.journal.close()
 
     def run(self, once: bool = False, poll_interval: float = 1.0, stop=None) -> None:

@@ -303,6 +303,16 @@ class Journal:
         ).fetchone()
         return (row[0], row[1]) if row else None
 
+    def find_refused(self, *, endpoint: str, digest: str, source_name: str) -> str | None:
+        """An earlier refused document from this endpoint with the same bytes under the same name."""
+        if not digest:
+            return None
+        row = self._db.execute(
+            "SELECT document_id FROM documents WHERE sha256=? AND endpoint=? AND source_name=? AND state IN (?, ?)"
+            " LIMIT 1", (digest, endpoint, source_name, REJECTED, FAILED),
+        ).fetchone()
+        return row[0] if row else None
+
     def pending_deliveries(self, limit: int) -> list[PendingDelivery]:
         rows = self._db.execute(
             "SELECT d.delivery_id, d.document_id, d.endpoint, d.route, d.sha256, d.name, d.kind, d.attempts,"

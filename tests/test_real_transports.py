@@ -54,7 +54,11 @@ def test_a_poison_message_is_journaled_answered_and_dead_lettered(tmp_path, brok
     assert b"<DealFlag>-1</DealFlag>" in answers[0][1]
 
 
-def test_connections_closed_under_the_hub_lose_nothing(tmp_path, broker, sshd):
+def _delivered_count(running) -> int:
+    return len([d for d in running.journal().documents() if d["state"] == "DELIVERED"])
+
+
+def test_connections_closed_under_the_hub_lose_nothing(tmp_path, broker, sshd, capsys):
     """AMQP -> hub -> AMQP while the broker drops every connection, twice, in the middle of a burst."""
     config, parties = deploy(tmp_path, {"etps-shenyang": "amqp", "customs": "amqp", "zone": "amqp"}, broker, sshd)
     customs, enterprise = parties["customs"], parties["etps-shenyang"]
@@ -78,7 +82,9 @@ def test_connections_closed_under_the_hub_lose_nothing(tmp_path, broker, sshd):
             broker.publish_many("customs", [(f"receipt-{n}", numbered(INV201, n)) for n in range(start, start + 100)])
         cutter.join()
         assert wait_until(collect, timeout=120, step=0.5), f"only {len(seen)} of {count} arrived"
+        assert wait_until(lambda: _delivered_count(running) == count, timeout=30)
         documents = running.journal().documents()
+    assert "CONNECTION_FORCED" in capsys.readouterr().err  # the cuts hit the hub's connections
     assert set(seen) == {numbered(INV201, n) for n in range(count)}  # every document arrived
     assert all(len(ids) == 1 for ids in seen.values())  # none under two identities
     delivered = [d for d in documents if d["state"] == "DELIVERED"]
@@ -86,10 +92,11 @@ def test_connections_closed_under_the_hub_lose_nothing(tmp_path, broker, sshd):
     assert {d["state"] for d in documents} <= {"DELIVERED", "DUPLICATE"}
 
 
-def test_an_sftp_server_restarted_mid_poll_loses_nothing(tmp_path, broker, sshd):
+def test_an_sftp_server_restarted_mid_poll_loses_nothing(tmp_path, broker, sshd, capsys):
+    """A backlog of files is being read when the server goes away, and comes back."""
     config, parties = deploy(tmp_path, {"etps-shenyang": "sftp", "customs": "amqp", "zone": "amqp"}, broker, sshd)
     enterprise, customs = parties["etps-shenyang"], parties["customs"]
-    count = 120
+    count = 400
     seen: dict[bytes, set[str]] = collections.defaultdict(set)
 
     def collect():
@@ -97,21 +104,22 @@ def test_an_sftp_server_restarted_mid_poll_loses_nothing(tmp_path, broker, sshd)
             seen[body].add(message_id)
         return len(seen) >= count
 
+    for number in range(count):
+        enterprise.put(f"INV101-{number:04d}.xml", numbered(INV101, number))
     with RunningHub(config) as running:
-        for number in range(count):
-            enterprise.put(f"INV101-{number:04d}.xml", numbered(INV101, number))
-            if number == 40:
-                time.sleep(0.3)  # let the hub be in the middle of its polls
-                sshd.stop()
-                time.sleep(1.0)
-                sshd.start()
+        assert wait_until(lambda: 20 <= len(enterprise.settled()), timeout=30, step=0.01)
+        sshd.stop()  # in the middle of reading the backlog
+        time.sleep(1.0)
+        sshd.start()
         assert wait_until(collect, timeout=120, step=0.5), f"only {len(seen)} of {count} arrived"
         assert wait_until(lambda: len(enterprise.settled()) == count, timeout=60)
+        assert wait_until(lambda: _delivered_count(running) == count, timeout=30)
         documents = running.journal().documents()
+    assert "endpoint etps-shenyang" in capsys.readouterr().err  # the hub saw the server go away
     assert set(seen) == {numbered(INV101, n) for n in range(count)}
     assert all(len(ids) == 1 for ids in seen.values())
     assert enterprise.names("OutBox") == [] and enterprise.parked() == []
-    assert len([d for d in documents if d["state"] == "DELIVERED"]) == count
+    assert {d["state"] for d in documents} <= {"DELIVERED", "DUPLICATE"}
 
 
 def test_a_partner_with_a_changed_host_key_is_refused(tmp_path, broker, capsys):

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import adapters
+from exchange.errors import TransportError
 from exchange.message import Outgoing
 from exchange.parsing import Limits
 
@@ -155,3 +156,82 @@ def test_a_file_name_used_twice_keeps_both_files_in_sentbox(connect, kind):
         item.acknowledgement.ack()
     assert party.settled() == ["same.1.xml", "same.xml"]
     assert (party.folder / "SentBox" / "same.xml").read_bytes() == b"<first/>"
+
+
+@pytest.mark.amqp
+def test_amqp_a_message_no_queue_takes_fails_as_unroutable(connect, broker):
+    _, outbound, _ = connect("amqp")
+    outbound.send(outgoing(6))  # connected, topology declared
+    channel = broker.channel()
+    channel.queue_unbind(broker.send_queue("etps-contract"), f"{broker.prefix}.hub.to-etps-contract",
+                         routing_key="etps-contract")
+    channel.close()
+    (error,) = outbound.send_many([outgoing(7)]).values()
+    assert error and "unroutable" in error
+
+
+@pytest.mark.amqp
+def test_amqp_messages_are_persistent_and_carry_the_hub_headers(connect, broker):
+    _, outbound, _ = connect("amqp")
+    outbound.send(outgoing(3))
+    ((properties, _),) = broker.take_all(broker.send_queue("etps-contract"))
+    assert properties.delivery_mode == 2
+    assert properties.message_id == "delivery-0003"
+    assert properties.headers["document-id"] == "document-0003"
+    assert properties.headers["message-type"] == "INV201"
+    assert properties.headers["sender"] == "CUS0000"
+    assert properties.headers["correlation-id"] == "M3"
+
+
+@pytest.mark.sftp
+def test_sftp_a_file_still_being_written_waits_for_the_settle_time(tmp_path, sshd):
+    transport, party = sftp_transport(sshd, "etps-settle", settle_seconds=0.5)
+    inbound, _ = adapters.build(endpoint("etps-settle", transport), tmp_path, Limits())
+    try:
+        growing = party.folder / "OutBox" / "growing.xml"
+        growing.write_bytes(b"<doc>part one")
+        assert inbound.receive(10) == []  # seen for the first time: not settled
+        growing.write_bytes(b"<doc>part one, part two</doc>")
+        time.sleep(0.6)
+        assert inbound.receive(10) == []  # it changed since: wait again
+        time.sleep(0.6)
+        (item,) = receive_all(inbound, 1, timeout=3)
+        assert item.message.body == b"<doc>part one, part two</doc>"
+    finally:
+        inbound.close()
+
+
+@pytest.mark.sftp
+def test_sftp_with_a_done_marker_only_marked_files_are_read(tmp_path, sshd):
+    transport, party = sftp_transport(sshd, "etps-marker", done_marker=".done")
+    inbound, _ = adapters.build(endpoint("etps-marker", transport), tmp_path, Limits())
+    try:
+        party.put("a.xml", b"<a/>")
+        party.put("b.xml", b"<b/>")
+        party.put("b.xml.done", b"")
+        (item,) = receive_all(inbound, 1, timeout=3)
+        assert item.message.name == "b.xml"
+        item.acknowledgement.ack()
+        assert party.names("OutBox") == ["a.xml"]  # the marker went with its file
+        assert receive_all(inbound, 1, timeout=1) == []
+    finally:
+        inbound.close()
+
+
+@pytest.mark.sftp
+def test_sftp_a_host_missing_from_known_hosts_is_refused(tmp_path, sshd):
+    known_hosts = tmp_path / "known_hosts"
+    known_hosts.write_text("[127.0.0.1]:1 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPm5c5i7R1g6c1N2o6Vb1jv1mQ7oV8b2gN9y3O3p4yTQ\n")
+    transport, party = sftp_transport(sshd, "etps-known", known_hosts=str(known_hosts))
+    del transport["host_key_sha256"]
+    inbound, _ = adapters.build(endpoint("etps-known", transport), tmp_path, Limits())
+    party.put("a.xml", b"<a/>")
+    with pytest.raises(TransportError, match="is not in .*known_hosts; refusing to connect"):
+        inbound.receive(10)
+    # with the server's real key listed, the same endpoint connects
+    public = sshd.host_key.with_suffix(".pub").read_text().split()
+    known_hosts.write_text(f"[127.0.0.1]:{sshd.port} {public[0]} {public[1]}\n")
+    inbound._connection._retry_at = 0.0
+    (item,) = receive_all(inbound, 1, timeout=3)
+    assert item.message.body == b"<a/>"
+    inbound.close()
