@@ -52,7 +52,7 @@ from exchange.errors import TransportError
 from exchange.message import Inbound, Message, Outgoing
 from exchange.spec import Table
 
-from .base import Lifecycle
+from .base import Backoff, Lifecycle
 from .secrets import Secret, secret
 
 
@@ -170,8 +170,7 @@ class AmqpInbound(Lifecycle):
         self._channel = None
         self._generation = 0  # bumped on every (re)connection: older delivery tags are void
         self._buffer: collections.deque = collections.deque()
-        self._retry_at = 0.0
-        self._backoff = 0.5
+        self._backoff = Backoff()
         self._cancelled = False
 
     def connect(self) -> None:
@@ -188,7 +187,7 @@ class AmqpInbound(Lifecycle):
             self._drop()
             raise _failure(self.settings, f"cannot consume from {self.settings.receive_queue}", exc) from exc
         self._generation += 1
-        self._backoff = 0.5
+        self._backoff.succeeded()
         self._cancelled = False
 
     def _on_cancelled(self, _frame) -> None:
@@ -204,14 +203,13 @@ class AmqpInbound(Lifecycle):
         if self._cancelled or self._channel is None or not self._channel.is_open:
             self._drop()
         if self._connection is None or not self._connection.is_open:
-            if time.monotonic() < self._retry_at:
+            if not self._backoff.ready():
                 return []
             self._drop()
             try:
                 self.connect()
             except TransportError:
-                self._retry_at = time.monotonic() + self._backoff
-                self._backoff = min(self._backoff * 2, 30.0)
+                self._backoff.failed()
                 raise
         try:
             self._connection.process_data_events(time_limit=0)
@@ -277,8 +275,7 @@ class AmqpOutbound(Lifecycle):
         self._next_tag = 1
         self._waiting: dict[int, str] = {}  # delivery tag -> delivery id, not yet confirmed
         self._outcome: dict[str, str | None] = {}
-        self._retry_at = 0.0
-        self._backoff = 0.5
+        self._backoff = Backoff()
 
     # connect() is deferred to the delivery thread: a SelectConnection belongs to the thread running it.
 
@@ -344,7 +341,7 @@ class AmqpOutbound(Lifecycle):
     def _ensure_connected(self) -> None:
         if self._ready and self._connection is not None and self._connection.is_open:
             return
-        if time.monotonic() < self._retry_at:
+        if not self._backoff.ready():
             raise TransportError(self.endpoint, f"AMQP {self.settings.host}:{self.settings.port}: "
                                                 f"not connected ({self._error or 'waiting to reconnect'})")
         self._reset()
@@ -360,11 +357,10 @@ class AmqpOutbound(Lifecycle):
         if not self._ready:
             reason = self._error or "no answer from the broker"
             self._reset()
-            self._retry_at = time.monotonic() + self._backoff
-            self._backoff = min(self._backoff * 2, 30.0)
+            self._backoff.failed()
             raise TransportError(self.endpoint, f"AMQP {self.settings.host}:{self.settings.port}: "
                                                 f"cannot publish to {self.settings.send_exchange}: {reason}")
-        self._backoff = 0.5
+        self._backoff.succeeded()
 
     def _on_open(self, connection) -> None:
         connection.channel(on_open_callback=self._on_channel)

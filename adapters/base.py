@@ -13,6 +13,7 @@ the endpoint, and know nothing of the core beyond ``exchange.message``.
 
 from __future__ import annotations
 
+import time
 from typing import Protocol
 
 from exchange.message import Inbound, Outgoing
@@ -62,3 +63,21 @@ class Lifecycle:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+class Backoff:
+    """When to try a broken connection again: 0.5 s, doubling to 30 s, reset by a success."""
+
+    def __init__(self, first: float = 0.5, most: float = 30.0):
+        self.first, self.most = first, most
+        self._delay, self._next = first, 0.0
+
+    def ready(self) -> bool:
+        return time.monotonic() >= self._next
+
+    def failed(self) -> None:
+        self._next = time.monotonic() + self._delay
+        self._delay = min(self._delay * 2, self.most)
+
+    def succeeded(self) -> None:
+        self._delay, self._next = self.first, 0.0

@@ -29,9 +29,7 @@ from exchange.message import Inbound, Message, Outgoing
 from exchange.spec import Table
 
 from .base import Lifecycle
-
-BOXES = ("OutBox", "InBox", "SentBox", "FailBox")
-
+from .boxes import BOXES, check_delivery_name, in_progress, numbered
 
 class LocalSettings:
     def __init__(self, endpoint: str, transport: Table, data_dir: Path, max_bytes: int):
@@ -47,19 +45,13 @@ class LocalSettings:
         transport.done()
 
 
-def _ignored(name: str) -> bool:
-    # temporary files of writers that rename into place, and dot files
-    return name.startswith(".") or name.endswith((".part", ".tmp", ".filepart"))
-
-
 def _move_aside(source: str, box: str) -> str:
     """Rename into ``box`` without overwriting an earlier file of the same name."""
     name = os.path.basename(source)
     target = os.path.join(box, name)
-    stem, suffix = os.path.splitext(name)
     counter = 1
     while os.path.exists(target):
-        target = os.path.join(box, f"{stem}.{counter}{suffix}")
+        target = os.path.join(box, numbered(name, counter))
         counter += 1
     os.replace(source, target)
     return target
@@ -103,7 +95,7 @@ class LocalInbound(Lifecycle):
         stamped = []
         try:
             for entry in os.scandir(self.outbox):
-                if _ignored(entry.name) or not entry.is_file(follow_symlinks=False):
+                if in_progress(entry.name) or not entry.is_file(follow_symlinks=False):
                     continue
                 try:
                     stamped.append((entry.stat(follow_symlinks=False).st_mtime_ns, entry.name, entry.path))
@@ -154,9 +146,7 @@ class LocalOutbound(Lifecycle):
             raise TransportError(self.endpoint, f"cannot create {self.inbox}: {exc}") from exc
 
     def send(self, outgoing: Outgoing) -> None:
-        name = outgoing.name
-        if not name or "/" in name or "\0" in name or name.startswith(".") or name != os.path.basename(name):
-            raise TransportError(self.endpoint, f"refusing to write a file named {name!r}")
+        name = check_delivery_name(self.endpoint, outgoing.name)
         final = self.inbox / name
         partial = self.inbox / f".{outgoing.name}.part"
         try:

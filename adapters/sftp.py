@@ -43,10 +43,10 @@ from exchange.errors import TransportError
 from exchange.message import Inbound, Message, Outgoing
 from exchange.spec import Table
 
-from .base import Lifecycle
+from .base import Backoff, Lifecycle
+from .boxes import check_delivery_name, in_progress, numbered
 from .secrets import Secret, secret
 
-BOXES = ("OutBox", "InBox", "SentBox", "FailBox")
 
 
 def fingerprint(key: paramiko.PKey) -> str:
@@ -113,8 +113,7 @@ class _Connection:
         self.settings = settings
         self._transport: paramiko.Transport | None = None
         self._sftp: paramiko.SFTPClient | None = None
-        self._retry_at = 0.0
-        self._backoff = 0.5
+        self._backoff = Backoff()
 
     def failure(self, what: str, exc: BaseException) -> TransportError:
         detail = str(exc) or type(exc).__name__
@@ -125,17 +124,16 @@ class _Connection:
         if self._sftp is not None and self._transport is not None and self._transport.is_active():
             return self._sftp
         self.drop()
-        if time.monotonic() < self._retry_at:
+        if not self._backoff.ready():
             raise TransportError(self.settings.endpoint, f"SFTP {self.settings.host}:{self.settings.port}: "
                                                          "not connected, waiting to reconnect")
         try:
             self._open()
         except TransportError:
             self.drop()
-            self._retry_at = time.monotonic() + self._backoff
-            self._backoff = min(self._backoff * 2, 30.0)
+            self._backoff.failed()
             raise
-        self._backoff = 0.5
+        self._backoff.succeeded()
         return self._sftp
 
     def _open(self) -> None:
@@ -275,7 +273,7 @@ class SftpInbound(Lifecycle):
         ready = []
         for entry in sorted(entries, key=lambda e: (e.st_mtime or 0, e.filename)):
             name = entry.filename
-            if name.startswith(".") or name.endswith((".part", ".tmp", ".filepart")):
+            if in_progress(name):
                 continue
             if marker:
                 if name.endswith(marker) or f"{name}{marker}" not in names:
@@ -303,8 +301,7 @@ class SftpInbound(Lifecycle):
                 if not _exists(sftp, source):
                     raise
                 counter = 1  # an earlier file of the same name is there: never overwrite it
-                stem, suffix = posixpath.splitext(name)
-                while _exists(sftp, target := posixpath.join(self.settings.box(box), f"{stem}.{counter}{suffix}")):
+                while _exists(sftp, target := posixpath.join(self.settings.box(box), numbered(name, counter))):
                     counter += 1
                 sftp.rename(source, target)
             if self.settings.done_marker:
@@ -359,9 +356,7 @@ class SftpOutbound(Lifecycle):
         self._connection = _Connection(settings)
 
     def send(self, outgoing: Outgoing) -> None:
-        name = outgoing.name
-        if not name or "/" in name or "\0" in name or name.startswith("."):
-            raise TransportError(self.endpoint, f"refusing to write a file named {name!r}")
+        name = check_delivery_name(self.endpoint, outgoing.name)
         inbox = self.settings.box("InBox")
         partial, final = posixpath.join(inbox, f".{name}.part"), posixpath.join(inbox, name)
         try:

@@ -6,10 +6,10 @@ import os
 import uuid
 from pathlib import Path
 
+from adapters.boxes import BOXES
 from exchange.config import Endpoint
 from exchange.spec import Table
 
-BOXES = ("OutBox", "InBox", "SentBox", "FailBox")
 
 
 def endpoint(name: str, transport: dict, *, party: str = "enterprise", ids=("DXPENT0000016069",),

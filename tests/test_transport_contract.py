@@ -231,7 +231,7 @@ def test_sftp_a_host_missing_from_known_hosts_is_refused(tmp_path, sshd):
     # with the server's real key listed, the same endpoint connects
     public = sshd.host_key.with_suffix(".pub").read_text().split()
     known_hosts.write_text(f"[127.0.0.1]:{sshd.port} {public[0]} {public[1]}\n")
-    inbound._connection._retry_at = 0.0
+    inbound._connection._backoff.succeeded()
     (item,) = receive_all(inbound, 1, timeout=3)
     assert item.message.body == b"<a/>"
     inbound.close()
