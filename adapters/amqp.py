@@ -369,12 +369,16 @@ class AmqpOutbound(Lifecycle):
         self._error = f"connection failed: {error}"
         self._wake()
 
-    def _on_closed(self, connection, reason) -> None:
-        self._error = f"connection closed: {reason}"
+    def _lost(self, error: str) -> None:
+        """The channel or connection went away: whatever waits for a confirm has failed."""
+        self._error = error
         self._ready = False
         for delivery_id in self._waiting.values():
-            self._outcome[delivery_id] = self._error
+            self._outcome[delivery_id] = error
         self._waiting.clear()
+
+    def _on_closed(self, connection, reason) -> None:
+        self._lost(f"connection closed: {reason}")
         self._wake()
         if self._until is None:
             return
@@ -422,11 +426,7 @@ class AmqpOutbound(Lifecycle):
         self._wake()
 
     def _on_channel_closed(self, channel, reason) -> None:
-        self._error = f"channel closed: {reason}"
-        self._ready = False
-        for delivery_id in self._waiting.values():
-            self._outcome[delivery_id] = self._error
-        self._waiting.clear()
+        self._lost(f"channel closed: {reason}")
         if self._connection is not None and self._connection.is_open:
             self._connection.close()
         self._wake()

@@ -122,6 +122,19 @@ def wait_until(condition, timeout: float = 60.0, step: float = 0.1):
     return condition()
 
 
+class Arrivals:
+    """What a party has received so far: each document's bytes and the identities it came under."""
+
+    def __init__(self, party):
+        self.party = party
+        self.identities: dict[bytes, set[str]] = {}
+
+    def at_least(self, count: int) -> bool:
+        for identity, body in self.party.delivered():
+            self.identities.setdefault(body, set()).add(identity)
+        return len(self.identities) >= count
+
+
 def numbered(sample: bytes, number: int) -> bytes:
     """A copy of a sample with its own message id, so each one is a distinct document."""
     start = sample.index(b"<message_id>") + len(b"<message_id>")
@@ -129,4 +142,5 @@ def numbered(sample: bytes, number: int) -> bytes:
     return sample[:start] + sample[start:end][:-6] + b"%06d" % number + sample[end:]
 
 
-__all__ = ["AmqpParty", "FolderParty", "RunningHub", "deploy", "numbered", "wait_until", "write_deployment"]
+__all__ = ["AmqpParty", "Arrivals", "FolderParty", "RunningHub", "deploy", "numbered", "wait_until",
+           "write_deployment"]

@@ -7,14 +7,13 @@ twice under two identities: a copy sent again after a lost confirm keeps its mes
 
 from __future__ import annotations
 
-import collections
 import threading
 import time
 
 import pytest
 
 from conftest import SAMPLES
-from deployment import RunningHub, deploy, numbered, wait_until
+from deployment import Arrivals, RunningHub, deploy, numbered, wait_until
 from servers import Sshd, close_all_rabbitmq_connections
 
 pytestmark = [pytest.mark.amqp, pytest.mark.sftp]
@@ -63,12 +62,7 @@ def test_connections_closed_under_the_hub_lose_nothing(tmp_path, broker, sshd, c
     config, parties = deploy(tmp_path, {"etps-shenyang": "amqp", "customs": "amqp", "zone": "amqp"}, broker, sshd)
     customs, enterprise = parties["customs"], parties["etps-shenyang"]
     count = 1500
-    seen: dict[bytes, set[str]] = collections.defaultdict(set)
-
-    def collect():
-        for message_id, body in enterprise.delivered():
-            seen[body].add(message_id)
-        return len(seen) >= count
+    arrivals = Arrivals(enterprise)
 
     def cut_connections():
         for delay in (0.4, 1.2):
@@ -81,12 +75,13 @@ def test_connections_closed_under_the_hub_lose_nothing(tmp_path, broker, sshd, c
         for start in range(0, count, 100):
             broker.publish_many("customs", [(f"receipt-{n}", numbered(INV201, n)) for n in range(start, start + 100)])
         cutter.join()
-        assert wait_until(collect, timeout=120, step=0.5), f"only {len(seen)} of {count} arrived"
+        assert wait_until(lambda: arrivals.at_least(count), timeout=120, step=0.5), \
+            f"only {len(arrivals.identities)} of {count} arrived"
         assert wait_until(lambda: _delivered_count(running) == count, timeout=30)
         documents = running.journal().documents()
     assert "CONNECTION_FORCED" in capsys.readouterr().err  # the cuts hit the hub's connections
-    assert set(seen) == {numbered(INV201, n) for n in range(count)}  # every document arrived
-    assert all(len(ids) == 1 for ids in seen.values())  # none under two identities
+    assert set(arrivals.identities) == {numbered(INV201, n) for n in range(count)}  # every document arrived
+    assert all(len(ids) == 1 for ids in arrivals.identities.values())  # none under two identities
     delivered = [d for d in documents if d["state"] == "DELIVERED"]
     assert len(delivered) == count  # each journaled and delivered once; redeliveries were duplicates
     assert {d["state"] for d in documents} <= {"DELIVERED", "DUPLICATE"}
@@ -97,12 +92,7 @@ def test_an_sftp_server_restarted_mid_poll_loses_nothing(tmp_path, broker, sshd,
     config, parties = deploy(tmp_path, {"etps-shenyang": "sftp", "customs": "amqp", "zone": "amqp"}, broker, sshd)
     enterprise, customs = parties["etps-shenyang"], parties["customs"]
     count = 400
-    seen: dict[bytes, set[str]] = collections.defaultdict(set)
-
-    def collect():
-        for message_id, body in customs.delivered():
-            seen[body].add(message_id)
-        return len(seen) >= count
+    arrivals = Arrivals(customs)
 
     for number in range(count):
         enterprise.put(f"INV101-{number:04d}.xml", numbered(INV101, number))
@@ -111,13 +101,14 @@ def test_an_sftp_server_restarted_mid_poll_loses_nothing(tmp_path, broker, sshd,
         sshd.stop()  # in the middle of reading the backlog
         time.sleep(1.0)
         sshd.start()
-        assert wait_until(collect, timeout=120, step=0.5), f"only {len(seen)} of {count} arrived"
+        assert wait_until(lambda: arrivals.at_least(count), timeout=120, step=0.5), \
+            f"only {len(arrivals.identities)} of {count} arrived"
         assert wait_until(lambda: len(enterprise.settled()) == count, timeout=60)
         assert wait_until(lambda: _delivered_count(running) == count, timeout=30)
         documents = running.journal().documents()
     assert "endpoint etps-shenyang" in capsys.readouterr().err  # the hub saw the server go away
-    assert set(seen) == {numbered(INV101, n) for n in range(count)}
-    assert all(len(ids) == 1 for ids in seen.values())
+    assert set(arrivals.identities) == {numbered(INV101, n) for n in range(count)}
+    assert all(len(ids) == 1 for ids in arrivals.identities.values())
     assert enterprise.names("OutBox") == [] and enterprise.parked() == []
     assert {d["state"] for d in documents} <= {"DELIVERED", "DUPLICATE"}
 
