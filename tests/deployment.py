@@ -16,7 +16,7 @@ ENDPOINTS = {
                           may_send=["INV101", "SAS121"], may_receive=["INV201", "SAS221"]),
     "customs": dict(party="customs", dialect="enterprise", ids=["CUS0000", "DXPDSWNEMS000001"],
                     may_send=["INV201"], may_receive=["INV101"]),
-    "zone": dict(party="zone", dialect="zone", ids=["ZONE0801", "DXPZONE080100001"],
+    "zone": dict(party="zone", dialect="customs", ids=["ZONE0801", "DXPZONE080100001"],
                  may_send=["SAS221"], may_receive=["SAS121"]),
 }
 

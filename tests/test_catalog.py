@@ -21,7 +21,7 @@ VALID = {
     "etps-shenyang/INV101-export.xml": ("INV101", "enterprise"),
     "etps-shenyang/SAS121-pass.xml": ("SAS121", "enterprise"),
     "customs/INV201-receipt.xml": ("INV201", "customs"),
-    "zone/SAS221-receipt.xml": ("SAS221", "zone"),
+    "zone/SAS221-receipt.xml": ("SAS221", "customs"),
 }
 
 
@@ -85,9 +85,9 @@ def leaf_values(root: etree._Element) -> Counter:
 def test_the_pass_form_map_keeps_every_value_and_validates(context):
     source = (SAMPLES / "etps-shenyang/SAS121-pass.xml").read_bytes()
     _, document = read_document(source, context)
-    result = context.catalog.convert("sas121-enterprise-to-zone", document)
+    result = context.catalog.convert("sas121-enterprise-to-customs", document)
     kind, output = context.catalog.identify(envelopes.read(result))
-    assert (kind.type, kind.dialect) == ("SAS121", "zone")
+    assert (kind.type, kind.dialect) == ("SAS121", "customs")
     context.catalog.validate(kind, output)
     # every business value survives; the enterprise envelope's signature block is not carried over
     business = document.body
@@ -100,7 +100,7 @@ def _catalog_with(tmp_path: Path, xsl: str) -> catalogs.Catalog:
     schemas = tmp_path / "schemas"
     import shutil
     shutil.copytree(HOME / "schemas", schemas)
-    (schemas / "maps" / "sas121-enterprise-to-zone.xsl").write_text(xsl)
+    (schemas / "maps" / "sas121-enterprise-to-customs.xsl").write_text(xsl)
     return catalogs.load(schemas / "catalog.toml")
 
 
@@ -108,18 +108,18 @@ def test_a_map_whose_output_fails_the_target_schema_is_a_conversion_error(tmp_pa
     from dataclasses import replace
     from exchange.pipeline import process
 
-    # a "map" that copies the enterprise document unchanged: the output is not the zone dialect
+    # a "map" that copies the enterprise document unchanged: the output is not the customs dialect
     identity = """<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">
       <xsl:template match="@*|node()"><xsl:copy><xsl:apply-templates select="@*|node()"/></xsl:copy></xsl:template>
     </xsl:stylesheet>"""
     context = replace(assembly.context, catalog=_catalog_with(tmp_path, identity))
     outcome = process((SAMPLES / "etps-shenyang/SAS121-pass.xml").read_bytes(), "etps-shenyang", "x.xml", context)
     assert isinstance(outcome.error, ConversionError)
-    assert "sas121-enterprise-to-zone" in outcome.error.reason
+    assert "sas121-enterprise-to-customs" in outcome.error.reason
     assert outcome.copies == []
 
 
 def test_a_stylesheet_that_does_not_compile_stops_the_catalog_from_loading(tmp_path):
-    with pytest.raises(ConfigError, match="sas121-enterprise-to-zone.xsl"):
+    with pytest.raises(ConfigError, match="sas121-enterprise-to-customs.xsl"):
         _catalog_with(tmp_path, "<xsl:stylesheet version='1.0' xmlns:xsl='http://www.w3.org/1999/XSL/Transform'>"
                                 "<xsl:template match='/'><xsl:value-of select='(('/></xsl:template></xsl:stylesheet>")

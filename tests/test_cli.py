@@ -20,7 +20,7 @@ def test_validate_exits_0_for_valid_documents(capsys):
     code, out, _ = run(capsys, "validate", str(SAMPLES / "etps-shenyang/INV101-import.xml"),
                        str(SAMPLES / "zone/SAS221-receipt.xml"))
     assert code == 0
-    assert "valid INV101/enterprise" in out and "valid SAS221/zone" in out
+    assert "valid INV101/enterprise" in out and "valid SAS221/customs" in out
 
 
 def test_validate_lists_every_error_with_file_line_and_path(capsys):
@@ -61,7 +61,7 @@ def test_inspect_prints_the_envelope_facts_as_plain_strings(capsys):
 def test_route_shows_destinations_and_maps_without_sending(capsys, tmp_path):
     code, out, _ = run(capsys, "--data-dir", str(tmp_path), "route", str(SAMPLES / "etps-shenyang/SAS121-pass.xml"))
     assert code == 0
-    assert "-> zone (map sas121-enterprise-to-zone, route pass-forms-to-zone" in out
+    assert "-> zone (map sas121-enterprise-to-customs, route pass-forms-to-zone" in out
     assert not any(tmp_path.iterdir())  # nothing was written
 
 

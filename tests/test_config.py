@@ -65,7 +65,7 @@ def test_a_route_to_an_endpoint_that_may_not_receive_the_type_fails_lint(config_
 
 def test_a_route_naming_an_unknown_map_fails_lint(config_copy, capsys):
     path = config_copy.parent.parent / "routes" / "enterprise.toml"
-    path.write_text(path.read_text().replace('map = "sas121-enterprise-to-zone"', 'map = "nope"'))
+    path.write_text(path.read_text().replace('map = "sas121-enterprise-to-customs"', 'map = "nope"'))
     assert hub.main(["--config", str(config_copy), "lint"]) == 1
     assert "to: no map named nope" in capsys.readouterr().err
 
@@ -80,7 +80,7 @@ def test_a_failing_route_test_fails_lint(config_copy, capsys):
 
 
 def test_a_broken_schema_fails_lint_naming_the_file(config_copy, capsys):
-    path = config_copy.parent.parent / "schemas" / "zone" / "SAS221.xsd"
+    path = config_copy.parent.parent / "schemas" / "customs" / "SAS221.xsd"
     path.write_text(path.read_text().replace("</xs:schema>", "<xs:element/></xs:schema>"))
     assert hub.main(["--config", str(config_copy), "lint"]) == 1
     assert "SAS221.xsd" in capsys.readouterr().err

@@ -26,7 +26,7 @@ def test_enterprise_documents_reach_customs_and_zone_and_receipts_come_back(runn
     assert len(zone_inbox) == 1
     converted = zone_inbox[0].read_bytes()
     kind, document = running_hub.assembly.catalog.identify(envelopes.read(parse(converted)))
-    assert (kind.type, kind.dialect) == ("SAS121", "zone")
+    assert (kind.type, kind.dialect) == ("SAS121", "customs")
     running_hub.assembly.catalog.validate(kind, document)
     # the sources moved to SentBox, nothing left behind or refused
     assert [p.name for p in running_hub.files("etps-shenyang", "SentBox")] == sorted(
@@ -54,7 +54,7 @@ def test_every_step_of_a_document_is_journaled_in_order(running_hub, sample):
     kinds = [event["kind"] for event in running_hub.journal.events(document["document_id"])]
     assert kinds == ["RECEIVED", "VALIDATED", "ROUTED", "CONVERTED", "QUEUED", "DELIVERED"]
     converted = [e for e in running_hub.journal.events(document["document_id"]) if e["kind"] == "CONVERTED"]
-    assert converted[0]["detail"]["map"] == "sas121-enterprise-to-zone"
+    assert converted[0]["detail"]["map"] == "sas121-enterprise-to-customs"
     assert converted[0]["route"] == "pass-forms-to-zone"
     # the original bytes are kept, keyed by their SHA-256
     source = running_hub.files("etps-shenyang", "SentBox")[0].read_bytes()

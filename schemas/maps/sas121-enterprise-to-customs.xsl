@@ -1,6 +1,6 @@
 <?xml version="1.0" encoding="UTF-8"?>
 <!--
-  SAS121 pass form: enterprise dialect -> zone-system dialect.
+  SAS121 pass form: enterprise dialect -> customs (HDE) dialect, which the zone system reads.
 
   In:  Signature/Object/Package/{EnvelopInfo, DataInfo/{PocketInfo?, BussinessData/
          {PassPortMessage/{OperCusRegCode, PassportHead, PassportList*, PassportAcmp*}, DelcareFlag}}}
@@ -9,7 +9,7 @@
          {SAS121/{SasPassportBsc, SasPassportDt*, SasPassportRlt*}, DelcareFlag}}}
        (schemas/zone/SAS121.xsd)
 
-  - The Signature wrapper is dropped: the zone dialect has none. EnvelopInfo and
+  - The Signature wrapper is dropped: the customs dialect has none. EnvelopInfo and
     PocketInfo are copied unchanged (minus stray namespace declarations).
   - Field names: first letter lower-cased (PassportTypecd -> passportTypecd,
     Col1 -> col1); PassportAcmp/PassPortNo -> SasPassportRlt/passportNo.
@@ -129,7 +129,7 @@
     <xsl:param name="known"/>
     <xsl:for-each select="*[not(contains($known, concat(' ', local-name(), ' ')))]">
       <xsl:message terminate="yes">
-        <xsl:value-of select="concat('sas121-enterprise-to-zone: unmapped field ', local-name(..), '/', local-name())"/>
+        <xsl:value-of select="concat('sas121-enterprise-to-customs: unmapped field ', local-name(..), '/', local-name())"/>
       </xsl:message>
     </xsl:for-each>
   </xsl:template>
