@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import itertools
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from lxml import etree
 
 from .envelope import Document, text_at, with_keys
 from .errors import MAX_ISSUES, ConfigError, ConversionError, InvalidDocument, Issue, UnknownType
+from .rules import Rules, load_code_lists, load_rules
 from .spec import load_toml
 
 SHAPES_WITH_TYPE_FIELD = ("signature", "package")
@@ -40,6 +41,7 @@ class DocumentKind:
     xsd: Path
     business_id: str  # path (relative to the business element) of the business number
     keys: tuple[tuple[str, str], ...]  # (name, path) pairs of correlation keys
+    rules: Rules | None = field(default=None, compare=False)  # business rules beyond the XSD
 
     @property
     def label(self) -> str:
@@ -147,12 +149,18 @@ class Catalog:
 
     # -- checking ------------------------------------------------------------
 
-    def validate(self, kind: DocumentKind, document: Document, file: str | None = None) -> None:
+    def validate(self, kind: DocumentKind, document: Document, file: str | None = None,
+                 declarants: tuple[str, ...] | None = None) -> None:
+        """XSD first, then the type's business rules; every problem of both is reported."""
         issues = self._validators[kind.xsd].issues(document.tree, file, document.size)
+        if kind.rules is not None:
+            reported = {issue.path for issue in issues}  # a field the XSD refused already is not repeated
+            issues += [issue for issue in kind.rules.check(document.body, declarants, file)
+                       if issue.path not in reported]
         if issues:
             raise InvalidDocument(
-                f"{len(issues)} schema error{'s' if len(issues) > 1 else ''} against {kind.xsd.name} "
-                f"({kind.label})", issues
+                f"{len(issues)} error{'s' if len(issues) > 1 else ''} against {kind.xsd.name} "
+                f"and the rules of {kind.label}", issues
             )
 
     # -- converting ----------------------------------------------------------
@@ -172,6 +180,8 @@ def load(catalog_file: Path) -> Catalog:
     """Load ``catalog.toml``; paths in it are relative to its own folder."""
     top = load_toml(catalog_file)
     base = catalog_file.parent
+    code_lists = load_code_lists(base / "codes")
+    rule_sets: dict[Path, Rules] = {}
     kinds: list[DocumentKind] = []
     seen: dict[tuple[str, str, str], str] = {}
     for entry in top.tables("document"):
@@ -180,6 +190,12 @@ def load(catalog_file: Path) -> Catalog:
             raise entry.error("xsd", f"no such file: {xsd}")
         keys_table = entry.table("keys")
         keys = tuple((name, keys_table.str(name)) for name in keys_table.data)
+        rules = None
+        if entry.str("rules", ""):
+            rules_file = base / entry.str("rules")
+            if not rules_file.is_file():
+                raise entry.error("rules", f"no such file: {rules_file}")
+            rules = rule_sets.get(rules_file) or rule_sets.setdefault(rules_file, load_rules(rules_file, code_lists))
         kind = DocumentKind(
             type=entry.str("type"),
             dialect=entry.str("dialect"),
@@ -189,6 +205,7 @@ def load(catalog_file: Path) -> Catalog:
             xsd=xsd,
             business_id=entry.str("business_id", ""),
             keys=keys,
+            rules=rules,
         )
         entry.done()
         shape = (kind.root, kind.namespace, kind.body)

@@ -35,6 +35,7 @@ class Endpoint:
     ids: tuple[str, ...]  # sender ids it may use (and receiver ids that reach it)
     may_send: tuple[str, ...]
     may_receive: tuple[str, ...]
+    declares_for: tuple[str, ...] | None  # enterprise numbers it may declare for (None: not checked)
     transport_kind: str
     transport: Table = field(compare=False, repr=False)
 
@@ -122,6 +123,7 @@ def _endpoint(path: Path) -> Endpoint:
         ids=tuple(top.str_list("ids", [])),
         may_send=tuple(top.str_list("may_send", [])),
         may_receive=tuple(top.str_list("may_receive", [])),
+        declares_for=tuple(top.str_list("declares_for")) if "declares_for" in top.data else None,
         transport_kind=transport.str("kind"),
         transport=transport,
     )

@@ -156,8 +156,9 @@ def process(data: bytes, endpoint_name: str, source_name: str, context: Context)
         outcome.envelope = document.envelope  # known even when the type is not
         kind, document = context.catalog.identify(document)
         outcome.kind, outcome.envelope = kind, document.envelope
-        authorize(context.endpoints[endpoint_name], kind, document)
-        context.catalog.validate(kind, document, file=source_name)
+        sender = context.endpoints[endpoint_name]
+        authorize(sender, kind, document)
+        context.catalog.validate(kind, document, file=source_name, declarants=sender.declares_for)
         outcome.steps.append(Step("VALIDATED", {"type": kind.type, "dialect": kind.dialect,
                                                 "xsd": kind.xsd.name, "ms": _ms(started)}))
         routed = time.perf_counter()

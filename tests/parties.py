@@ -15,7 +15,7 @@ from exchange.spec import Table
 def endpoint(name: str, transport: dict, *, party: str = "enterprise", ids=("DXPENT0000016069",),
              may_send=("INV101", "SAS121"), may_receive=("INV201", "SAS221")) -> Endpoint:
     return Endpoint(name=name, file=f"{name}.toml", party=party, description="", contact="test", dialect="enterprise",
-                    ids=tuple(ids), may_send=tuple(may_send), may_receive=tuple(may_receive),
+                    ids=tuple(ids), may_send=tuple(may_send), may_receive=tuple(may_receive), declares_for=None,
                     transport_kind=transport["kind"], transport=Table(dict(transport), f"{name}.toml", "transport."))
 
 

@@ -1,0 +1,178 @@
+"""Business rules beyond the XSD, kept as data a partner agency can maintain.
+
+Why TOML tables and not Schematron: the rules customs and the agencies change
+are "this field takes codes from that list", "this number has that shape",
+"these lines must add up", "line numbers run 1, 2, 3". A table per type says
+exactly that, a code list is a file of codes and names, and `hub lint` checks
+both without running anything. Schematron would ask the same people to write
+XPath assertions and would run as XSLT. The five kinds of rule are written
+once, here, in Python; what they apply to lives in ``schemas/rules/`` and the
+code lists in ``schemas/codes/``.
+
+A rules file (``schemas/rules/<TYPE>-<dialect>.toml``), paths by local name
+from the business element::
+
+    [[code]]      path = "InvtHeadType/ImpexpMarkcd"   list = "ie-mark"
+    [[shape]]     path = "InvtHeadType/BondInvtNo"     shape = "bond-invt-no"
+    [[total]]     items = "InvtListType"  total = "DclTotalAmt"  quantity = "DclQty"
+                  price = "DclUprcAmt"    tolerance = 0.01
+    [[sequence]]  items = "InvtListType"  number = "GdsSeqno"
+    [[declarant]] path = "InvtHeadType/DclEtpsno"
+
+Empty fields are not checked: real documents leave unassigned numbers empty,
+and the XSD says which fields are required. Every violation is an ``Issue``
+with the line, the element path and the rule, like a schema error.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from lxml import etree
+
+from .errors import ConfigError, Issue
+from .spec import Table, load_toml
+
+# The shapes of numbers the customs formats use.
+_SHAPES = {
+    "bond-invt-no": (re.compile(r"^QD\d{4}\d{2}[IE]\d{9}$"),
+                     "QD + 4-digit customs code + 2-digit year + I/E + 9 digits"),
+    "enterprise-number": (re.compile(r"^[0-9A-Z]{10}$"), "10 digits or capital letters"),
+    "social-credit-code": (re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$"),
+                           "18 characters (GB 32100-2015) with a valid check character"),
+    "unified-number": (re.compile(r"^\d{18}$"), "18 digits"),
+    "passport-no": (re.compile(r"^Z\d{4}[IE]\d{18}$"), "Z + customs code + I/E + 18 digits"),
+}
+
+# GB 32100-2015: the 18th character of a social credit code is a checksum.
+_SCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_SCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+
+
+def social_credit_code_valid(code: str) -> bool:
+    if len(code) != 18 or any(c not in _SCC_CHARS for c in code):
+        return False
+    total = sum(_SCC_CHARS.index(c) * w for c, w in zip(code[:17], _SCC_WEIGHTS))
+    return _SCC_CHARS[(31 - total % 31) % 31] == code[17]
+
+
+def _steps(path: str) -> str:
+    return "/".join("{*}" + step for step in path.split("/"))
+
+
+@dataclass(frozen=True)
+class CodeList:
+    name: str
+    codes: frozenset[str]
+
+
+def load_code_lists(folder: Path) -> dict[str, CodeList]:
+    lists = {}
+    for path in sorted(folder.glob("*.toml")):
+        top = load_toml(path)
+        name = top.str("name")
+        codes = top.table("codes", required=True)
+        lists[path.stem] = CodeList(name, frozenset(codes.data))
+        codes._read.update(codes.data)  # every key is a code
+        top.done()
+    return lists
+
+
+class Rules:
+    """The compiled rules of one catalog entry."""
+
+    def __init__(self, file: str, code: list, shape: list, total: list, sequence: list, declarant: list):
+        self.file = file
+        self.code, self.shape, self.total, self.sequence, self.declarant = code, shape, total, sequence, declarant
+
+    def check(self, body: etree._Element, declarants: tuple[str, ...] | None, file: str | None) -> list[Issue]:
+        tree = body.getroottree()
+        issues: list[Issue] = []
+
+        def issue(element, rule: str, message: str) -> None:
+            issues.append(Issue(f"{message} [rule {rule}]", line=element.sourceline, path=tree.getpath(element),
+                                file=file))
+
+        for path, code_list, list_name in self.code:
+            for element in body.iterfind(_steps(path)):
+                value = (element.text or "").strip()
+                if value and value not in code_list.codes:
+                    issue(element, f"code:{list_name}", f"{value!r} is not a {code_list.name} code "
+                                                        f"(schemas/codes/{list_name}.toml)")
+        for path, shape in self.shape:
+            pattern, described = _SHAPES[shape]
+            for element in body.iterfind(_steps(path)):
+                value = (element.text or "").strip()
+                if not value:
+                    continue
+                if not pattern.match(value) or (shape == "social-credit-code" and not social_credit_code_valid(value)):
+                    issue(element, f"shape:{shape}", f"{value!r} is not a {shape}: {described}")
+        for items, total, quantity, price, tolerance in self.total:
+            for line in body.iterfind(_steps(items)):
+                amounts = [line.find("{*}" + name) for name in (total, quantity, price)]
+                if any(a is None or not (a.text or "").strip() for a in amounts):
+                    continue
+                try:
+                    stated, qty, unit = (Decimal(a.text.strip()) for a in amounts)
+                except InvalidOperation:
+                    continue  # not a number: the XSD reports it
+                if abs(stated - qty * unit) > tolerance:
+                    issue(amounts[0], "total", f"{total} {stated} is not {quantity} {qty} × {price} {unit} "
+                                               f"= {qty * unit} (tolerance {tolerance})")
+        for items, number in self.sequence:
+            lines = [(line, line.find("{*}" + number)) for line in body.iterfind(_steps(items))]
+            seen: set[int] = set()
+            for position, (line, element) in enumerate(lines, 1):
+                value = (element.text or "").strip() if element is not None else ""
+                if not value.isdigit():
+                    continue
+                if int(value) in seen:
+                    issue(element, "sequence", f"{number} {value} is used twice")
+                elif int(value) != position:
+                    issue(element, "sequence", f"{number} {value} at line {position}: "
+                                               f"numbers must run 1, 2, 3 … without gaps")
+                seen.add(int(value))
+        if declarants is not None:
+            for path in self.declarant:
+                for element in body.iterfind(_steps(path)):
+                    value = (element.text or "").strip()
+                    if value and value not in declarants:
+                        issue(element, "declarant", f"the sending endpoint may not declare for enterprise "
+                                                    f"{value}; it declares for {', '.join(declarants) or 'none'}")
+        return issues
+
+
+def load_rules(path: Path, code_lists: dict[str, CodeList]) -> Rules:
+    top = load_toml(path)
+
+    def entries(kind: str) -> list[Table]:
+        return top.tables(kind)
+
+    code, shape, total, sequence, declarant = [], [], [], [], []
+    for entry in entries("code"):
+        name = entry.str("list")
+        if name not in code_lists:
+            raise entry.error("list", f"no code list schemas/codes/{name}.toml")
+        code.append((entry.str("path"), code_lists[name], name))
+        entry.done()
+    for entry in entries("shape"):
+        kind = entry.choice("shape", tuple(_SHAPES))
+        shape.append((entry.str("path"), kind))
+        entry.done()
+    for entry in entries("total"):
+        total.append((entry.str("items"), entry.str("total"), entry.str("quantity"), entry.str("price"),
+                      Decimal(str(entry.float("tolerance", 0.01)))))
+        entry.done()
+    for entry in entries("sequence"):
+        sequence.append((entry.str("items"), entry.str("number")))
+        entry.done()
+    for entry in entries("declarant"):
+        declarant.append(entry.str("path"))
+        entry.done()
+    top.done()
+    if not any((code, shape, total, sequence, declarant)):
+        raise ConfigError(str(path), "-", "a rules file with no rules")
+    return Rules(str(path), code, shape, total, sequence, declarant)
