@@ -65,7 +65,7 @@ def test_a_reused_message_id_with_other_business_content_is_refused(running_hub,
     original = sample("etps-shenyang/INV101-import.xml").read_bytes()
     running_hub.drop("etps-shenyang", original, name="first.xml")
     running_hub.run_once()
-    changed = original.replace(b"<DclQty>", b"<DclQty>1", 1)  # same message id, another quantity
+    changed = original.replace("<GdsNm>精密轴承座</GdsNm>".encode(), "<GdsNm>精密轴承座(改)</GdsNm>".encode(), 1)
     assert changed != original
     running_hub.drop("etps-shenyang", changed, name="changed.xml")
     running_hub.run_once()
