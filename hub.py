@@ -11,6 +11,7 @@ and the adapters; the commands below use one or the other.
     hub route FILE            show where a document would go, and through which map
     hub trace ID              a document's events, by document id, message id, business id or key
     hub lint                  check config, routes and schemas, and run the route tests, without I/O
+    hub schemas               every type in the catalog with its dialects, keys, maps and routes
     hub test-routes           run the route tests beside the rules
 """
 
@@ -373,6 +374,44 @@ DEMO_ROUNDS = (
 )
 
 
+def cmd_schemas(args) -> int:
+    """Every type in the catalog: its dialects and forms, keys, rules, maps and the routes that take it."""
+    assembly = assemble(args.config, args.data_dir)
+    catalog = assembly.catalog
+    rows = []
+    for type_ in sorted(catalog.types()):
+        kinds = [k for k in catalog.kinds if k.type == type_]
+        routes = [r.name for r in assembly.router.rules if type_ in r.types]
+        maps = sorted(m.name for m in catalog.maps.values() if type_ in (m.source[0], m.target[0]))
+        rows.append({
+            "type": type_,
+            "forms": [{"dialect": k.dialect, "root": k.root, "namespace": k.namespace, "body": k.body,
+                       "xsd": str(k.xsd.relative_to(catalog_dir(catalog))),
+                       "rules": bool(k.rules)} for k in kinds],
+            "keys": sorted({name for k in kinds for name, _ in k.keys} | ({"business_id"} if any(
+                k.business_id for k in kinds) else set())),
+            "maps": maps,
+            "routes": routes,
+        })
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    for row in rows:
+        print(row["type"])
+        for form in row["forms"]:
+            where = f"{{{form['namespace']}}}" if form["namespace"] else ""
+            rules = ", with business rules" if form["rules"] else ""
+            print(f"  {form['dialect']:<10} {where}{form['root']} / {form['body']}  ({form['xsd']}{rules})")
+        print(f"  keys:   {', '.join(row['keys']) or '-'}")
+        print(f"  maps:   {', '.join(row['maps']) or '-'}")
+        print(f"  routes: {', '.join(row['routes']) or '- (refused as unroutable)'}")
+    return 0
+
+
+def catalog_dir(catalog: catalogs.Catalog) -> Path:
+    return Path(catalog.source).parent
+
+
 def cmd_demo(args) -> int:
     """Feed every bundled sample through the embedded default and tell what happened to each."""
     data_dir = args.data_dir or HOME / "var" / "demo"
@@ -481,6 +520,10 @@ def parser() -> argparse.ArgumentParser:
 
     lint = commands.add_parser("lint", help="check config, routes and schemas without I/O")
     lint.set_defaults(handler=cmd_lint)
+
+    schemas = commands.add_parser("schemas", help="every type with its dialects, keys, maps and routes")
+    schemas.add_argument("--json", action="store_true")
+    schemas.set_defaults(handler=cmd_schemas)
 
     test_routes = commands.add_parser("test-routes", help="run the route tests beside the rules")
     test_routes.set_defaults(handler=cmd_test_routes)

@@ -119,3 +119,15 @@ def test_test_routes_runs_the_tests_beside_the_rules(capsys):
     code, out, _ = run(capsys, "test-routes")
     assert code == 0
     assert " 0 failed" in out and "ok   enterprise.toml" in out
+
+
+def test_schemas_lists_every_type_with_its_dialects_keys_and_routes(capsys):
+    code, out, _ = run(capsys, "schemas", "--json")
+    assert code == 0
+    listing = {row["type"]: row for row in json.loads(out)}
+    assert set(listing) == hub.assemble(hub.DEFAULT_CONFIG).catalog.types()
+    inventory = listing["INV101"]
+    assert {form["dialect"] for form in inventory["forms"]} == {"enterprise", "customs"}
+    assert {"seq_no", "etps_inner_no", "bond_invt_no", "business_id"} <= set(inventory["keys"])
+    assert inventory["routes"] == ["inventory-lists-to-customs"]
+    assert "inv101-enterprise-to-customs" in inventory["maps"]
