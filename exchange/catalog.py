@@ -54,6 +54,7 @@ class MapSpec:
     xsl: Path
     source: tuple[str, str]  # (type, dialect)
     target: tuple[str, str]
+    params: tuple[str, ...] = ()  # stylesheet parameters the caller must supply (facts from the journal)
 
 
 class _Validator:
@@ -145,7 +146,7 @@ class Catalog:
             )
         keys = {name: text_at(document.body, path) for name, path in kind.keys}
         business_id = text_at(document.body, kind.business_id) if kind.business_id else ""
-        return kind, with_keys(document, {k: v for k, v in keys.items() if v}, business_id)
+        return kind, with_keys(document, {k: v for k, v in keys.items() if v}, business_id, kind.type)
 
     # -- checking ------------------------------------------------------------
 
@@ -165,10 +166,16 @@ class Catalog:
 
     # -- converting ----------------------------------------------------------
 
-    def convert(self, map_name: str, document: Document) -> etree._ElementTree:
+    def convert(self, map_name: str, document: Document, params: dict[str, str] | None = None
+                ) -> etree._ElementTree:
         """Apply a map. The caller validates the output as a document of the map's target."""
+        params = params or {}
+        missing = [name for name in self.maps[map_name].params if name not in params]
+        if missing:
+            raise ConversionError(f"map {map_name} needs {', '.join(missing)}, which this route does not supply")
         try:
-            result = self._transforms[map_name](document.tree)
+            result = self._transforms[map_name](
+                document.tree, **{name: etree.XSLT.strparam(value) for name, value in params.items()})
         except etree.XSLTApplyError as exc:
             raise ConversionError(f"map {map_name} failed: {exc}") from exc
         if result.getroot() is None:
@@ -224,6 +231,7 @@ def load(catalog_file: Path) -> Catalog:
             xsl=base / entry.str("xsl"),
             source=(source.str("type"), source.str("dialect")),
             target=(target.str("type"), target.str("dialect")),
+            params=tuple(entry.str_list("params", [])),
         )
         for table, pair in ((source, spec.source), (target, spec.target)):
             table.done()

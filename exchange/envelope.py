@@ -134,7 +134,16 @@ _BARE_FACTS: dict[str, dict[str, str]] = {
     "DEC_RESULT": {"business_id": "ENTRY_ID", "message_id": "CUS_CIQ_NO", "send_time": "NOTICE_DATE"},
     "DEC_DATA": {"business_id": "DEC_RESULT/ENTRY_ID", "message_id": "DEC_RESULT/SEQ_NO"},
     "CommonResponeMessage": {"business_id": "SeqNo", "message_id": "EtpsPreentNo"},
+    # documents the hub defines (schemas/review/README.md): a Header with the envelope facts
+    **{root: {"message_id": "Header/MessageId", "sender": "Header/SenderId", "send_time": "Header/SentAt",
+              "business_id": "ApplicationId"}
+       for root in ("NetworkAccessApplication", "AgencyReviewRequest", "AgencyVerdict", "ReviewDecision")},
+    "ClosingNotice": {"message_id": "Header/MessageId", "sender": "Header/SenderId", "send_time": "Header/SentAt",
+                      "business_id": "BondInvtNo"},
 }
+# receivers of hub-defined documents
+_BARE_RECEIVERS = {root: "Header/ReceiverId" for root in (
+    "NetworkAccessApplication", "AgencyReviewRequest", "AgencyVerdict", "ReviewDecision", "ClosingNotice")}
 
 
 def read(tree: etree._ElementTree, limits: Limits = Limits()) -> Document:
@@ -269,14 +278,18 @@ def _read_bare(tree, root) -> Document:
         sender=text_at(root, paths["sender"]) if "sender" in paths else "",
         business_id=text_at(root, paths["business_id"]) if "business_id" in paths else "",
         send_time=text_at(root, paths["send_time"]) if "send_time" in paths else "",
+        receivers=(text_at(root, _BARE_RECEIVERS[name]),) if name in _BARE_RECEIVERS else (),
     )
     return Document(tree=tree, body=root, envelope=envelope)
 
 
-def with_keys(document: Document, keys: dict[str, str], business_id: str) -> Document:
-    """The same document with its catalog-declared correlation keys filled in."""
+def with_keys(document: Document, keys: dict[str, str], business_id: str, message_type: str) -> Document:
+    """The same document with its catalog-declared correlation keys (and, for a bare document
+    whose root says nothing of it, its catalog type) filled in."""
     business = replace(document.business, keys={**document.business.keys, **keys},
-                       business_id=document.business.business_id or business_id)
+                       business_id=document.business.business_id or business_id,
+                       message_type=message_type if document.business.shape == "bare" else
+                       document.business.message_type)
     if document.envelope.inner is not None:
         envelope = replace(document.envelope, inner=business,
                            business_id=document.envelope.business_id or business.business_id)
