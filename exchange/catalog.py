@@ -100,15 +100,17 @@ class _Validator:
 
 
 class Catalog:
-    def __init__(self, kinds: list[DocumentKind], maps: dict[str, MapSpec], source: str):
+    def __init__(self, kinds: list[DocumentKind], maps: dict[str, MapSpec], source: str,
+                 transports: dict[str, Path] | None = None):
         self.kinds = kinds
         self.maps = maps
         self.source = source
+        self.transports = transports or {}  # root local name of a transport envelope -> its XSD
         self._by_shape = {(k.root, k.namespace, k.body): k for k in kinds}
         self._validators: dict[Path, _Validator] = {}
-        for kind in kinds:
-            if kind.xsd not in self._validators:
-                self._validators[kind.xsd] = _Validator(kind.xsd)
+        for xsd in [kind.xsd for kind in kinds] + list(self.transports.values()):
+            if xsd not in self._validators:
+                self._validators[xsd] = _Validator(xsd)
         self._transforms: dict[str, etree.XSLT] = {}
         for spec in maps.values():
             try:
@@ -153,7 +155,13 @@ class Catalog:
     def validate(self, kind: DocumentKind, document: Document, file: str | None = None,
                  declarants: tuple[str, ...] | None = None) -> None:
         """XSD first, then the type's business rules; every problem of both is reported."""
-        issues = self._validators[kind.xsd].issues(document.tree, file, document.size)
+        issues = []
+        if document.transport is not None:  # the wrapper it came in must be valid too
+            root = document.transport.getroot()
+            xsd = self.transports.get(root.tag.rpartition("}")[2])
+            if xsd is not None:
+                issues += self._validators[xsd].issues(document.transport, file, 0)
+        issues += self._validators[kind.xsd].issues(document.tree, file, document.size)
         if kind.rules is not None:
             reported = {issue.path for issue in issues}  # a field the XSD refused already is not repeated
             issues += [issue for issue in kind.rules.check(document.body, declarants, file)
@@ -221,6 +229,12 @@ def load(catalog_file: Path) -> Catalog:
                                       f"is already catalogued as {seen[shape]}")
         seen[shape] = kind.label
         kinds.append(kind)
+    transports_table = top.table("transports")
+    transports = {}
+    for root in transports_table.data:
+        transports[root] = base / transports_table.str(root)
+        if not transports[root].is_file():
+            raise transports_table.error(root, f"no such file: {transports[root]}")
     labels = {(k.type, k.dialect) for k in kinds}
     maps: dict[str, MapSpec] = {}
     for entry in top.tables("map"):
@@ -244,4 +258,4 @@ def load(catalog_file: Path) -> Catalog:
             raise entry.error("name", f"map {name} is defined twice")
         maps[name] = spec
     top.done()
-    return Catalog(kinds, maps, str(catalog_file))
+    return Catalog(kinds, maps, str(catalog_file), transports)

@@ -79,6 +79,7 @@ class Document:
     body: etree._Element
     envelope: Envelope
     size: int = 0  # bytes of the business document, when known
+    transport: etree._ElementTree | None = None  # the DxpMsg a business document came in, if any
 
     @property
     def business(self) -> Envelope:
@@ -240,7 +241,7 @@ def _read_dxp(tree, root, limits: Limits) -> Document:
         keys={k: v for k, v in keys.items() if k},
         inner=inner.envelope,
     )
-    return Document(tree=inner.tree, body=inner.body, envelope=envelope, size=inner.size)
+    return Document(tree=inner.tree, body=inner.body, envelope=envelope, size=inner.size, transport=tree)
 
 
 def _read_import_message(tree, root) -> Document:
@@ -295,4 +296,5 @@ def with_keys(document: Document, keys: dict[str, str], business_id: str, messag
                            business_id=document.envelope.business_id or business.business_id)
     else:
         envelope = business
-    return Document(tree=document.tree, body=document.body, envelope=envelope, size=document.size)
+    return Document(tree=document.tree, body=document.body, envelope=envelope, size=document.size,
+                    transport=document.transport)
