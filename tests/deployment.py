@@ -13,11 +13,11 @@ from parties import AmqpParty, FolderParty, amqp_transport, sftp_transport
 
 ENDPOINTS = {
     "etps-shenyang": dict(party="enterprise", dialect="enterprise", ids=["DXPENT0000016069"],
-                          may_send=["INV101", "SAS101", "SAS111", "SAS121"], may_receive=["INV201", "SAS221"]),
+                          may_send=["INV101", "SAS101", "SAS111", "SAS121"], may_receive=["INV201", "INV202", "INV211", "SAS200", "SAS221", "SAS223", "SAS224"]),
     "customs": dict(party="customs", dialect="enterprise", ids=["CUS0000", "DXPDSWNEMS000001"],
-                    may_send=["INV201"], may_receive=["INV101"]),
+                    may_send=["INV201", "INV202", "INV211"], may_receive=["INV101"]),
     "zone": dict(party="zone", dialect="customs", ids=["ZONE0801", "DXPZONE080100001"],
-                 may_send=["SAS221"], may_receive=["SAS101", "SAS111", "SAS121"]),
+                 may_send=["SAS200", "SAS221", "SAS223", "SAS224"], may_receive=["SAS101", "SAS111", "SAS121"]),
 }
 
 
