@@ -363,11 +363,14 @@ def cmd_test_routes(args) -> int:
     return 1 if failed or not results else 0
 
 
-# (title, [(sample folder, the endpoint whose OutBox it is dropped in)])
+# (title, [(a sample file or folder under samples/, the endpoint whose OutBox it is dropped in)])
 DEMO_ROUNDS = (
     ("an enterprise sends its documents, one over the electronic port (DXP), some of them bad",
-     [("etps-shenyang", "etps-shenyang"), ("dxp", "etps-shenyang"), ("invalid", "etps-shenyang"),
-      ("hostile", "etps-shenyang")]),
+     [("etps-shenyang", "etps-shenyang"), ("dxp/SAS121-pass-over-dxp.xml", "etps-shenyang"),
+      ("invalid/INV101-several-errors.xml", "etps-shenyang"), ("invalid/INV101-missing-message-id.xml",
+                                                                "etps-shenyang"),
+      ("invalid/INV101-wrong-namespace.xml", "etps-shenyang"), ("invalid/FOO999-unknown-type.xml", "etps-shenyang"),
+      ("invalid/SAS121-bad-iotypecd.xml", "etps-shenyang"), ("hostile", "etps-shenyang")]),
     ("customs and the zone system answer with receipts", [("customs", "customs"), ("zone", "zone")]),
     ("the enterprise's client sends its import inventory list again", [("etps-shenyang/INV101-import.xml",
                                                                          "etps-shenyang")]),
