@@ -152,6 +152,15 @@ class Catalog:
 
     # -- checking ------------------------------------------------------------
 
+    def validate_transport(self, tree: etree._ElementTree, file: str | None = None) -> None:
+        """Check a transport envelope (a DxpMsg) against its schema."""
+        xsd = self.transports.get(tree.getroot().tag.rpartition("}")[2])
+        if xsd is None:
+            raise UnknownType(f"no schema for the transport envelope {tree.getroot().tag}")
+        issues = self._validators[xsd].issues(tree, file, 0)
+        if issues:
+            raise InvalidDocument(f"{len(issues)} error(s) against {xsd.name}", issues)
+
     def validate(self, kind: DocumentKind, document: Document, file: str | None = None,
                  declarants: tuple[str, ...] | None = None) -> None:
         """XSD first, then the type's business rules; every problem of both is reported."""

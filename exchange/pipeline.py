@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
+from . import dxp
 from . import envelope as envelopes
 from .catalog import Catalog, DocumentKind
 from .config import Endpoint
@@ -67,6 +68,7 @@ class Context:
     router: Router
     endpoints: dict[str, Endpoint]
     limits: Limits
+    node_id: str = "DXPHUB0000000001"  # the hub's own electronic-port node id, for DXP it wraps
 
 
 def read_envelope(data: bytes, context: Context) -> Document:
@@ -140,6 +142,16 @@ def convert(context: Context, destination: Destination, document: Document,
         raise ConversionError(
             f"route {destination.route} would send {message_type} to endpoint {receiver.name}, "
             f"which may receive only {', '.join(receiver.may_receive) or 'nothing'}")
+    if destination.envelope == "none" and destination.map is None and document.transport is not None:
+        body = etree.tostring(document.tree, xml_declaration=True, encoding="UTF-8")  # unwrapped from DXP
+    elif destination.envelope == "dxp":
+        body = dxp.wrap(body, message_type=message_type, sender=context.node_id, receivers=receiver.ids[:1],
+                        cop_msg_id=dxp.stable_id(original, destination.endpoint, destination.map or ""))
+        try:
+            context.catalog.validate_transport(etree.fromstring(body).getroottree(), file="DXP wrapper")
+        except HubError as exc:
+            raise ConversionError(f"the DXP wrapper for {destination.endpoint} is not valid: {exc.reason}",
+                                  exc.issues) from exc
     return body, message_type, step
 
 

@@ -7,7 +7,8 @@ Rules live in ``routes/*.toml``, read in file-name order::
     type  = "SAS121"                      # or a list of types
     from  = ["etps-*"]                    # sending endpoints (glob); omitted: any
     where = ["PassportHead/IoTypecd = 'I'"]  # XPath 1.0 predicates on the business element; all must hold
-    to    = [{ endpoint = "zone", map = "sas121-enterprise-to-zone" }]
+    to    = [{ endpoint = "zone", map = "sas121-enterprise-to-customs" }]
+                                          # envelope = "dxp" wraps the copy in a DxpMsg, "none" unwraps one
 
     [[route]]
     name = "receipts-back"
@@ -37,11 +38,15 @@ from .spec import Table, load_toml
 NAMESPACES = {"ds": DSIG_NS, "dxp": DXP_NS, "dec": DEC_NS}
 
 
+ENVELOPES = ("as-received", "none", "dxp")
+
+
 @dataclass(frozen=True)
 class Destination:
     route: str
     endpoint: str
     map: str | None = None
+    envelope: str = "as-received"  # as-received | none (unwrap a DxpMsg) | dxp (wrap for the electronic port)
 
 
 @dataclass(frozen=True)
@@ -114,7 +119,8 @@ def _rule(table: Table) -> Rule:
         raise table.error("type", "expected a type name or a list of type names")
     destinations = []
     for entry in table.tables("to"):
-        destinations.append(Destination(name, entry.str("endpoint"), entry.str("map", None)))
+        destinations.append(Destination(name, entry.str("endpoint"), entry.str("map", None),
+                                        entry.choice("envelope", ENVELOPES, "as-received")))
         entry.done()
     predicates = tuple(
         (expression, _compile_predicate(table, index, expression))

@@ -115,3 +115,41 @@ def test_a_broken_rule_names_its_file_and_key(tmp_path, text, key):
         write_routes(tmp_path, text)
     assert caught.value.file.endswith("r.toml")
     assert caught.value.key == key
+
+
+def _process_with(tmp_path, context, rules_text: str, sample: str, sender: str = "etps-shenyang"):
+    from dataclasses import replace
+
+    router = write_routes(tmp_path, rules_text)
+    return process((SAMPLES / sample).read_bytes(), sender, "x.xml", replace(context, router=router))
+
+
+def test_a_copy_can_be_wrapped_for_the_electronic_port(tmp_path, context):
+    import base64
+
+    from lxml import etree
+
+    rules = '[[route]]\nname = "over-dxp"\ntype = "INV101"\nto = [{ endpoint = "customs", envelope = "dxp" }]\n'
+    outcome = _process_with(tmp_path, context, rules, "etps-shenyang/INV101-import.xml")
+    (copy,) = outcome.copies
+    wrapper = etree.fromstring(copy.body)
+    ns = {"d": "http://www.chinaport.gov.cn/dxp"}
+    assert wrapper.tag == "{http://www.chinaport.gov.cn/dxp}DxpMsg"
+    assert wrapper.findtext("d:TransInfo/d:MsgType", namespaces=ns) == "INV101"
+    assert wrapper.findtext("d:TransInfo/d:ReceiverIds/d:ReceiverId", namespaces=ns) == "CUS0000"
+    data = base64.b64decode(wrapper.findtext("d:Data", namespaces=ns))
+    assert data == (SAMPLES / "etps-shenyang/INV101-import.xml").read_bytes()
+    context.catalog.validate_transport(wrapper.getroottree())
+    # the same document sent again carries the same CopMsgId, so the receiving node sees a resend
+    again = _process_with(tmp_path / "again", context, rules, "etps-shenyang/INV101-import.xml").copies[0]
+    cop = "d:TransInfo/d:CopMsgId"
+    assert etree.fromstring(again.body).findtext(cop, namespaces=ns) == wrapper.findtext(cop, namespaces=ns)
+
+
+def test_a_document_that_came_over_dxp_can_be_unwrapped(tmp_path, context):
+    rules = ('[[route]]\nname = "unwrapped"\ntype = "SAS121"\n'
+             'to = [{ endpoint = "zone", envelope = "none" }]\n')
+    outcome = _process_with(tmp_path, context, rules, "dxp/SAS121-pass-over-dxp.xml")
+    (copy,) = outcome.copies
+    kind, document = read_document(copy.body, context)
+    assert (kind.type, kind.dialect, document.envelope.shape) == ("SAS121", "enterprise", "signature")
