@@ -205,7 +205,7 @@ def load(catalog_file: Path) -> Catalog:
     top = load_toml(catalog_file)
     base = catalog_file.parent
     code_lists = load_code_lists(base / "codes")
-    rule_sets: dict[Path, Rules] = {}
+    rule_sets: dict[tuple[Path, str], Rules] = {}
     kinds: list[DocumentKind] = []
     seen: dict[tuple[str, str, str], str] = {}
     for entry in top.tables("document"):
@@ -219,7 +219,9 @@ def load(catalog_file: Path) -> Catalog:
             rules_file = base / entry.str("rules")
             if not rules_file.is_file():
                 raise entry.error("rules", f"no such file: {rules_file}")
-            rules = rule_sets.get(rules_file) or rule_sets.setdefault(rules_file, load_rules(rules_file, code_lists))
+            namespace = entry.str("namespace", "")
+            key = (rules_file, namespace)
+            rules = rule_sets.get(key) or rule_sets.setdefault(key, load_rules(rules_file, code_lists, namespace))
         kind = DocumentKind(
             type=entry.str("type"),
             dialect=entry.str("dialect"),
