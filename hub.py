@@ -64,7 +64,8 @@ def assemble(config_file: Path, data_dir: Path | None = None) -> Assembly:
     rules, route_tests = load_rules(settings.routes_dir)
     owners = {sender_id: endpoint.name for endpoint in endpoints.values() for sender_id in endpoint.ids}
     router = Router(rules, owners)
-    context = Context(catalog=catalog, router=router, endpoints=endpoints, limits=settings.limits)
+    context = Context(catalog=catalog, router=router, endpoints=endpoints, limits=settings.limits,
+                      node_id=settings.node_id)
     return Assembly(settings, catalog, endpoints, router, context, route_tests)
 
 
@@ -107,6 +108,9 @@ def consistency_problems(assembly: Assembly) -> list[str]:
                 if spec.source[0] not in rule.types or len(rule.types) != 1:
                     problems.append(f"{where}: map {spec.name} converts {spec.source[0]}, "
                                     f"but the route matches {', '.join(rule.types)}")
+                if spec.params:
+                    problems.append(f"{where}: map {spec.name} needs {', '.join(spec.params)} from the journal, "
+                                    "which a route cannot supply yet")
                 if spec.target[1] != receiver.dialect:
                     problems.append(f"{where}: map {spec.name} produces the {spec.target[1]} dialect, "
                                     f"but {receiver.name} speaks {receiver.dialect}")

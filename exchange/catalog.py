@@ -177,8 +177,9 @@ class Catalog:
                        if issue.path not in reported]
         if issues:
             raise InvalidDocument(
-                f"{len(issues)} error{'s' if len(issues) > 1 else ''} against {kind.xsd.name} "
-                f"and the rules of {kind.label}", issues
+                f"{len(issues)} error{'s' if len(issues) > 1 else ''} in this {kind.label} "
+                f"(schema {kind.xsd.name}{', business rules' if kind.rules else ''}"
+                f"{', transport envelope' if document.transport is not None else ''})", issues
             )
 
     # -- converting ----------------------------------------------------------

@@ -53,6 +53,7 @@ class Settings:
     journal_path: Path
     log_format: str  # auto | json | pretty
     log_level: str
+    node_id: str  # the hub's electronic-port (DXP) node id, the sender of what it wraps
 
 
 PARTIES = ("enterprise", "customs", "zone", "agency", "test")
@@ -83,6 +84,7 @@ def load_settings(config_file: Path, data_dir: Path | None = None) -> Settings:
         journal_path=root / journal.str("path", "journal.sqlite"),
         log_format=log.choice("format", ("auto", "json", "pretty"), "auto"),
         log_level=log.choice("level", ("debug", "info", "warning", "error"), "info"),
+        node_id=hub.str("node_id", "DXPHUB0000000001"),
     )
     journal.choice("backend", ("sqlite",), "sqlite")
     for table in (hub, limits, journal, log, top):

@@ -16,10 +16,10 @@ from .envelope import DXP_NS
 _E = f"{{{DXP_NS}}}"
 
 
-def stable_id(body: bytes, endpoint: str, map_name: str) -> str:
-    """A CopMsgId that is the same when the same document is sent to the same place again,
-    so the receiving node can recognise a resend (1-255 characters)."""
-    return hashlib.sha256(body + b"\0" + endpoint.encode() + b"\0" + map_name.encode()).hexdigest()[:32]
+def stable_id(fingerprint: bytes, endpoint: str, map_name: str) -> str:
+    """A CopMsgId that is the same when the same business content is sent to the same place
+    again, so the receiving node can recognise a resend (1-255 characters)."""
+    return hashlib.sha256(fingerprint + b"\0" + endpoint.encode() + b"\0" + map_name.encode()).hexdigest()[:32]
 
 
 def wrap(body: bytes, *, message_type: str, sender: str, receivers: tuple[str, ...], cop_msg_id: str) -> bytes:

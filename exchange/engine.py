@@ -164,9 +164,12 @@ class Engine:
         facts: dict = {}
         business = (outcome.envelope.inner or outcome.envelope) if outcome.envelope else None
         if business is not None:
+            keys = dict(business.keys)
+            if outcome.envelope.inner is not None:  # came in a DxpMsg: a DxpRep finds it by its CopMsgId
+                keys["cop_msg_id"] = outcome.envelope.message_id
             facts = {"message_type": business.message_type, "dialect": outcome.kind.dialect if outcome.kind else "",
                      "message_id": business.message_id, "sender": business.sender,
-                     "business_id": business.business_id, "keys": business.keys}
+                     "business_id": business.business_id, "keys": keys}
             log = log.bind(message_type=business.message_type, sender=business.sender,
                            message_id=business.message_id, business_id=business.business_id)
         # At least once from the source, at most once onwards: a document this endpoint already

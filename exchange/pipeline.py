@@ -142,11 +142,15 @@ def convert(context: Context, destination: Destination, document: Document,
         raise ConversionError(
             f"route {destination.route} would send {message_type} to endpoint {receiver.name}, "
             f"which may receive only {', '.join(receiver.may_receive) or 'nothing'}")
-    if destination.envelope == "none" and destination.map is None and document.transport is not None:
+    if destination.envelope in ("none", "dxp") and destination.map is None and document.transport is not None:
         body = etree.tostring(document.tree, xml_declaration=True, encoding="UTF-8")  # unwrapped from DXP
-    elif destination.envelope == "dxp":
-        body = dxp.wrap(body, message_type=message_type, sender=context.node_id, receivers=receiver.ids[:1],
-                        cop_msg_id=dxp.stable_id(original, destination.endpoint, destination.map or ""))
+    if destination.envelope == "dxp":
+        # The receiving node is addressed by its DXP node id; CopMsgId is the same whenever the same
+        # business content goes to the same place, whatever its envelope (send time, message id) says.
+        node_ids = [i for i in receiver.ids if i.startswith("DXP")] or list(receiver.ids[:1])
+        fingerprint = hashlib.sha256(etree.tostring(document.body, method="c14n")).digest()
+        body = dxp.wrap(body, message_type=message_type, sender=context.node_id, receivers=tuple(node_ids[:1]),
+                        cop_msg_id=dxp.stable_id(fingerprint, destination.endpoint, destination.map or ""))
         try:
             context.catalog.validate_transport(etree.fromstring(body).getroottree(), file="DXP wrapper")
         except HubError as exc:

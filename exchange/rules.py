@@ -15,7 +15,8 @@ from the business element::
     [[code]]      path = "InvtHeadType/ImpexpMarkcd"   list = "ie-mark"
     [[shape]]     path = "InvtHeadType/BondInvtNo"     shape = "bond-invt-no"
     [[total]]     items = "InvtListType"  total = "DclTotalAmt"  quantity = "DclQty"
-                  price = "DclUprcAmt"    tolerance = 0.01
+                  price = "DclUprcAmt"    tolerance = 0.01   (at least; more for large quantities,
+                                                              since prices are rounded to 4 decimals)
     [[sequence]]  items = "InvtListType"  number = "GdsSeqno"
     [[declarant]] path = "InvtHeadType/DclEtpsno"
 
@@ -138,19 +139,23 @@ class Rules:
                     stated, qty, unit = (float(text) for text in texts)
                 except ValueError:
                     continue  # not a number: the XSD reports it
-                if abs(stated - qty * unit) > tolerance + 1e-9:
+                # a unit price rounded to 4 decimals may be off by half a unit of the 4th per piece
+                allowed = max(tolerance, abs(qty) * 0.00005) + 1e-9
+                if abs(stated - qty * unit) > allowed:
                     issue(amounts[0], "total", f"{total} {texts[0]} is not {quantity} {texts[1]} × {price} "
-                                               f"{texts[2]} = {qty * unit:.2f} (tolerance {tolerance})")
+                                               f"{texts[2]} = {qty * unit:.2f} (tolerance {allowed:.4f})")
         for lines, number in self.sequence:
             seen: set[int] = set()
+            broken = False  # one gap shifts every later number: report the first break, not all of them
             for position, (_, fields) in enumerate(lines.read(body), 1):
                 element = fields.get(number)
                 value = (element.text or "").strip() if element is not None else ""
-                if not value.isdigit():
+                if not (value.isascii() and value.isdigit()):
                     continue
                 if int(value) in seen:
                     issue(element, "sequence", f"{number} {value} is used twice")
-                elif int(value) != position:
+                elif int(value) != position and not broken:
+                    broken = True
                     issue(element, "sequence", f"{number} {value} at line {position}: "
                                                f"numbers must run 1, 2, 3 … without gaps")
                 seen.add(int(value))

@@ -19,7 +19,7 @@ BAD_INPUTS = {
     "wrong-namespace": ("invalid/INV101-wrong-namespace.xml", "unknown document type"),
     "missing-envelope-field": ("invalid/INV101-missing-message-id.xml", "message_id"),
     "unknown-type": ("invalid/FOO999-unknown-type.xml", "unknown document type"),
-    "schema-errors": ("invalid/INV101-several-errors.xml", "errors against INV101.xsd"),
+    "schema-errors": ("invalid/INV101-several-errors.xml", "errors in this INV101/enterprise (schema INV101.xsd"),
 }
 
 

@@ -104,3 +104,14 @@ def test_a_round_trip_keeps_every_business_value(there, back):
             kind, returned = CATALOG.identify(envelopes.read(returned_tree))
             CATALOG.validate(kind, returned, file=f"round trip of {path.name}")
             assert business_values(returned.body) == business_values(original.body), path.name
+
+
+def test_a_dxp_wrapper_that_breaks_its_own_schema_is_refused_though_its_content_is_valid():
+    from exchange.errors import InvalidDocument
+
+    data = (SAMPLES / "invalid/DxpMsg-missing-ver.xml").read_bytes()
+    kind, document = read_document(data, _assembly.context)
+    assert kind.type == "SAS121"  # the document inside is fine ...
+    with pytest.raises(InvalidDocument, match="transport envelope") as caught:
+        CATALOG.validate(kind, document)
+    assert any("ver" in issue.message for issue in caught.value.issues)  # ... the wrapper is not

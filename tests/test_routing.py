@@ -136,14 +136,32 @@ def test_a_copy_can_be_wrapped_for_the_electronic_port(tmp_path, context):
     ns = {"d": "http://www.chinaport.gov.cn/dxp"}
     assert wrapper.tag == "{http://www.chinaport.gov.cn/dxp}DxpMsg"
     assert wrapper.findtext("d:TransInfo/d:MsgType", namespaces=ns) == "INV101"
-    assert wrapper.findtext("d:TransInfo/d:ReceiverIds/d:ReceiverId", namespaces=ns) == "CUS0000"
+    assert wrapper.findtext("d:TransInfo/d:ReceiverIds/d:ReceiverId", namespaces=ns) == "DXPDSWNEMS000001"
+    assert wrapper.findtext("d:TransInfo/d:SenderId", namespaces=ns) == "DXPHUB0000000001"
     data = base64.b64decode(wrapper.findtext("d:Data", namespaces=ns))
     assert data == (SAMPLES / "etps-shenyang/INV101-import.xml").read_bytes()
     context.catalog.validate_transport(wrapper.getroottree())
-    # the same document sent again carries the same CopMsgId, so the receiving node sees a resend
-    again = _process_with(tmp_path / "again", context, rules, "etps-shenyang/INV101-import.xml").copies[0]
+    # the same business content sent again (a new message id and send time) keeps its CopMsgId,
+    # so the receiving node sees a resend; other content gets another one
+    from dataclasses import replace
+
+    from exchange.routing import Router, load_rules
+
+    folder = tmp_path / "again"
+    folder.mkdir()
+    (folder / "r.toml").write_text(rules)
+    context = replace(context, router=Router(load_rules(folder)[0], {}))
+    original = (SAMPLES / "etps-shenyang/INV101-import.xml").read_bytes()
+    resent = original.replace(b"DXPENT0000016069202611280930000000001", b"DXPENT0000016069202611290800000000009")
+    changed = original.replace("<GdsNm>精密轴承座</GdsNm>".encode(), "<GdsNm>精密轴承座A</GdsNm>".encode(), 1)
     cop = "d:TransInfo/d:CopMsgId"
-    assert etree.fromstring(again.body).findtext(cop, namespaces=ns) == wrapper.findtext(cop, namespaces=ns)
+
+    def cop_msg_id(data: bytes) -> str:
+        (copy,) = process(data, "etps-shenyang", "x.xml", context).copies
+        return etree.fromstring(copy.body).findtext(cop, namespaces=ns)
+
+    assert cop_msg_id(resent) == wrapper.findtext(cop, namespaces=ns)
+    assert cop_msg_id(changed) != wrapper.findtext(cop, namespaces=ns)
 
 
 def test_a_document_that_came_over_dxp_can_be_unwrapped(tmp_path, context):
@@ -153,3 +171,15 @@ def test_a_document_that_came_over_dxp_can_be_unwrapped(tmp_path, context):
     (copy,) = outcome.copies
     kind, document = read_document(copy.body, context)
     assert (kind.type, kind.dialect, document.envelope.shape) == ("SAS121", "enterprise", "signature")
+
+
+def test_a_document_that_came_over_dxp_is_wrapped_once_when_sent_on_over_dxp(tmp_path, context):
+    import base64
+
+    from lxml import etree
+
+    rules = ('[[route]]\nname = "on-over-dxp"\ntype = "SAS121"\n'
+             'to = [{ endpoint = "zone", envelope = "dxp" }]\n')
+    (copy,) = _process_with(tmp_path, context, rules, "dxp/SAS121-pass-over-dxp.xml").copies
+    inner = base64.b64decode(etree.fromstring(copy.body).findtext("{http://www.chinaport.gov.cn/dxp}Data"))
+    assert etree.fromstring(inner).tag == "Signature"  # the business document, not the incoming DxpMsg
