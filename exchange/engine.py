@@ -67,7 +67,7 @@ class Engine:
         self.retry = retry
         self.log = logs.get()
         self.deliverer = Deliverer(outbound)
-        self.resources: list = []  # adapters and the journal, closed by close()
+        self.resources: list = []  # inbound adapters and the data folder's lock, closed by close()
         self.scan_interval = 1.0  # how often the outbox is searched for deliveries due again
         self._next_scan = 0.0
         self._sending: dict[str, j.PendingDelivery] = {}  # handed to a worker, not yet settled
@@ -113,10 +113,11 @@ class Engine:
                     decision.item.acknowledgement.ack()
                 else:
                     decision.item.acknowledgement.nack(decision.reason)
-            except TransportError as exc:
+            except Exception as exc:  # noqa: BLE001 - one source's failure must not stop the hub
                 # The journal holds it; the source will be read again and recognised as a duplicate.
+                reason = exc.reason if isinstance(exc, TransportError) else f"{type(exc).__name__}: {exc}"
                 self.log.error("source.settle_failed", document_id=decision.document_id,
-                               endpoint=decision.item.message.endpoint, error=exc.reason)
+                               endpoint=decision.item.message.endpoint, error=reason)
         return len(decisions)
 
     def _record_safely(self, item: Inbound) -> _Decision:
