@@ -173,7 +173,9 @@ class Catalog:
         issues += self._validators[kind.xsd].issues(document.tree, file, document.size)
         if kind.rules is not None:
             reported = {issue.path for issue in issues}  # a field the XSD refused already is not repeated
-            issues += [issue for issue in kind.rules.check(document.body, declarants, file)
+            pocket = document.business.pocket
+            continues = pocket is not None and pocket[1] > 1
+            issues += [issue for issue in kind.rules.check(document.body, declarants, file, continues)
                        if issue.path not in reported]
         if issues:
             raise InvalidDocument(

@@ -170,7 +170,7 @@ class Engine:
                 keys["cop_msg_id"] = outcome.envelope.message_id
             facts = {"message_type": business.message_type, "dialect": outcome.kind.dialect if outcome.kind else "",
                      "message_id": business.message_id, "sender": business.sender,
-                     "business_id": business.business_id, "keys": keys}
+                     "business_id": business.business_id, "part": business.part, "keys": keys}
             log = log.bind(message_type=business.message_type, sender=business.sender,
                            message_id=business.message_id, business_id=business.business_id)
         # At least once from the source, at most once onwards: a document this endpoint already
@@ -188,7 +188,8 @@ class Engine:
         earlier = self.journal.find_accepted(
             endpoint=message.endpoint, digest=digest, sender=business.sender if business else "",
             message_type=business.message_type if business else "",
-            message_id=business.message_id if business and outcome.accepted else "")
+            message_id=business.message_id if business and outcome.accepted else "",
+            part=business.part if business else "")
         if earlier:
             original, original_digest = earlier
             if original_digest == digest:

@@ -46,6 +46,12 @@ class Envelope:
     send_time: str = ""
     keys: dict[str, str] = field(default_factory=dict)
     inner: Envelope | None = None  # the wrapped document's facts (DxpMsg)
+    pocket: tuple[str, int, int] | None = None  # (pocket_id, cur_pocket_no, total_pocket_qty) of a split document
+
+    @property
+    def part(self) -> str:
+        """'2/3' for the second of three pockets; '' for a document that is not split."""
+        return f"{self.pocket[1]}/{self.pocket[2]}" if self.pocket and self.pocket[2] > 1 else ""
 
     def as_dict(self) -> dict:
         facts = {
@@ -60,6 +66,8 @@ class Envelope:
             "business_id": self.business_id,
             "send_time": self.send_time,
             "keys": dict(self.keys),
+            "pocket": {"pocket_id": self.pocket[0], "cur_pocket_no": self.pocket[1],
+                       "total_pocket_qty": self.pocket[2]} if self.pocket else None,
         }
         if self.inner is not None:
             facts["inner"] = self.inner.as_dict()
@@ -190,11 +198,18 @@ def _read_package(tree, root, package, shape: str) -> Document:
                                     line=info.sourceline, path=f"{path}/EnvelopInfo/{field_name}"))
     if issues:
         raise EnvelopeError("the envelope cannot be read: " + "; ".join(i.message for i in issues), issues)
+    pocket_info = child(child(package, "DataInfo"), "PocketInfo")
+    pocket = None
+    if pocket_info is not None:
+        numbers = (text_at(pocket_info, "cur_pocket_no"), text_at(pocket_info, "total_pocket_qty"))
+        if all(n.isascii() and n.isdigit() for n in numbers):
+            pocket = (text_at(pocket_info, "pocket_id"), int(numbers[0]), int(numbers[1]))
     envelope = Envelope(
         shape=shape,
         root=local_name(root),
         namespace=namespace_of(root),
         body=local_name(body),
+        pocket=pocket,
         message_type=facts["message_type"],
         message_id=facts["message_id"],
         sender=facts["sender_id"],

@@ -47,6 +47,7 @@ CREATE TABLE IF NOT EXISTS documents (
     message_id   TEXT NOT NULL DEFAULT '',
     sender       TEXT NOT NULL DEFAULT '',
     business_id  TEXT NOT NULL DEFAULT '',
+    part         TEXT NOT NULL DEFAULT '',
     state        TEXT NOT NULL,
     reason       TEXT NOT NULL DEFAULT ''
 );
@@ -154,6 +155,9 @@ class Journal:
             # and sources are acknowledged right after a commit. Group commit keeps it cheap.
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(_SCHEMA)
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(documents)")}
+            if "part" not in columns:  # a journal written before split documents were told apart
+                self._db.execute("ALTER TABLE documents ADD COLUMN part TEXT NOT NULL DEFAULT ''")
         self._depth = 0
         self._events: list[tuple] = []  # appended events of the open transaction, in chain order
         self._last_hash = GENESIS
@@ -215,14 +219,15 @@ class Journal:
 
     def add_document(self, document_id: str, endpoint: str, source_name: str, digest: str, size: int, *,
                      state: str, reason: str = "", message_type: str = "", dialect: str = "",
-                     message_id: str = "", sender: str = "", business_id: str = "",
+                     message_id: str = "", sender: str = "", business_id: str = "", part: str = "",
                      keys: dict[str, str] | None = None) -> None:
         """One row per received document, written once with what the pipeline found out."""
         self._db.execute(
             "INSERT INTO documents (document_id, received_at, endpoint, source_name, sha256, size, message_type,"
-            " dialect, message_id, sender, business_id, state, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " dialect, message_id, sender, business_id, part, state, reason)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (document_id, now(), endpoint, source_name, digest, size, message_type, dialect, message_id, sender,
-             business_id, state, reason),
+             business_id, part, state, reason),
         )
         if keys:
             self._db.executemany(
@@ -293,13 +298,13 @@ class Journal:
         return bytes(row[0])
 
     def find_accepted(self, *, endpoint: str, digest: str, sender: str = "", message_type: str = "",
-                      message_id: str = "") -> tuple[str, str] | None:
+                      message_id: str = "", part: str = "") -> tuple[str, str] | None:
         """(document id, sha256) of an earlier accepted document from this endpoint with the same
-        bytes, or the same sender, type and message id (when a message id is given)."""
+        bytes, or the same sender, type, message id and pocket (when a message id is given)."""
         row = self._db.execute(
             "SELECT document_id, sha256 FROM documents WHERE endpoint=? AND state IN (?, ?) AND (sha256=?"
-            " OR (message_id=? AND message_id!='' AND sender=? AND message_type=?)) LIMIT 1",
-            (endpoint, ACCEPTED, DELIVERED, digest, message_id, sender, message_type),
+            " OR (message_id=? AND message_id!='' AND sender=? AND message_type=? AND part=?)) LIMIT 1",
+            (endpoint, ACCEPTED, DELIVERED, digest, message_id, sender, message_type, part),
         ).fetchone()
         return (row[0], row[1]) if row else None
 

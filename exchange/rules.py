@@ -105,7 +105,10 @@ class Rules:
         self.file = file
         self.code, self.shape, self.total, self.sequence, self.declarant = code, shape, total, sequence, declarant
 
-    def check(self, body: etree._Element, declarants: tuple[str, ...] | None, file: str | None) -> list[Issue]:
+    def check(self, body: etree._Element, declarants: tuple[str, ...] | None, file: str | None,
+              continues: bool = False) -> list[Issue]:
+        """Every violation. ``continues``: a later pocket of a split document, whose line numbers
+        go on from the pocket before (they run on from the first line's number, not from 1)."""
         tree = body.getroottree()
         issues: list[Issue] = []
 
@@ -147,11 +150,15 @@ class Rules:
         for lines, number in self.sequence:
             seen: set[int] = set()
             broken = False  # one gap shifts every later number: report the first break, not all of them
+            offset = None if continues else 0
             for position, (_, fields) in enumerate(lines.read(body), 1):
                 element = fields.get(number)
                 value = (element.text or "").strip() if element is not None else ""
                 if not (value.isascii() and value.isdigit()):
                     continue
+                if offset is None:
+                    offset = int(value) - position
+                position += offset
                 if int(value) in seen:
                     issue(element, "sequence", f"{number} {value} is used twice")
                 elif int(value) != position and not broken:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from lxml import etree
@@ -140,3 +141,48 @@ def test_a_failing_destination_is_retried_and_the_document_waits_in_the_outbox(r
     assert kinds[-1] == "DELIVERY_FAILED"
     # the source is safe in SentBox: the journal holds the document until it can be delivered
     assert len(running_hub.files("etps-shenyang", "SentBox")) == 1
+
+
+def pockets(sample: bytes, count: int) -> list[bytes]:
+    """The inventory list split as a client splits a large one: the same message in ``count``
+    pockets, each with the head and its share of the lines, numbered on."""
+    tree = parse(sample)
+    root = tree.getroot()
+    data_info = root.find(".//DataInfo")
+    lines = root.findall(".//InvtListType")
+    size = -(-len(lines) // count)
+    documents = []
+    for number in range(count):
+        copy = parse(etree.tostring(root))
+        copy_lines = copy.getroot().findall(".//InvtListType")
+        keep = set(range(number * size, min((number + 1) * size, len(lines))))
+        for index, line in enumerate(copy_lines):
+            if index not in keep:
+                line.getparent().remove(line)
+        info = etree.Element("PocketInfo")
+        etree.SubElement(info, "pocket_id").text = "HC2026112800001-" + "0" * 31 + "7"
+        etree.SubElement(info, "total_pocket_qty").text = str(count)
+        etree.SubElement(info, "cur_pocket_no").text = str(number + 1)
+        copy.getroot().find(".//DataInfo").insert(0, info)
+        documents.append(etree.tostring(copy, xml_declaration=True, encoding="UTF-8"))
+    assert data_info is not None
+    return documents
+
+
+def test_a_document_split_in_pockets_is_forwarded_pocket_by_pocket(running_hub, sample):
+    parts = pockets(sample("etps-shenyang/INV101-import.xml").read_bytes(), 3)
+    for number, part in enumerate(parts, 1):
+        running_hub.drop("etps-shenyang", part, name=f"INV101-pocket-{number}.xml")
+    running_hub.run_once()
+    documents = {d["source_name"]: d for d in running_hub.journal.documents()}
+    assert [documents[f"INV101-pocket-{n}.xml"]["state"] for n in (1, 2, 3)] == ["DELIVERED"] * 3
+    assert [documents[f"INV101-pocket-{n}.xml"]["part"] for n in (1, 2, 3)] == ["1/3", "2/3", "3/3"]
+    delivered = [p.read_bytes() for p in running_hub.files("customs", "InBox")]
+    assert sorted(delivered) == sorted(parts)  # each pocket as it came: the receiver reassembles
+    # the same pocket sent again is recognised, though the three share one message id
+    resent = re.sub(rb"<send_time>[^<]*</send_time>", b"<send_time>2026-11-28T23:59:59</send_time>", parts[1])
+    assert resent != parts[1]
+    running_hub.drop("etps-shenyang", resent, name="INV101-pocket-2-again.xml")
+    running_hub.run_once()
+    assert running_hub.journal.documents()[-1]["state"] == "DUPLICATE"
+    assert len(running_hub.files("customs", "InBox")) == 3
