@@ -36,7 +36,7 @@ from exchange.config import Endpoint, Settings, load_endpoints, load_settings
 from exchange.engine import Engine
 from exchange.errors import ConfigError, HubError, RefusedInput, TransportError
 from exchange.journal import Journal
-from exchange.pipeline import Context, process, read_document
+from exchange.pipeline import Context, process, read_document, read_envelope
 from exchange.receipts import ANSWER_TYPE
 from exchange.routetests import run_all
 from exchange.routing import Router, load_rules
@@ -237,12 +237,8 @@ def cmd_validate(args) -> int:
 
 def cmd_inspect(args) -> int:
     assembly = assemble(args.config, args.data_dir)
-    from exchange import envelope as envelopes
-    from exchange.parsing import parse
-
     try:
-        document = envelopes.read(parse(Path(args.file).read_bytes(), assembly.settings.limits),
-                                  assembly.settings.limits)
+        document = read_envelope(Path(args.file).read_bytes(), assembly.context)
     except (HubError, OSError) as exc:
         print(f"{args.file}: {getattr(exc, 'reason', exc)}", file=sys.stderr)
         return 2
