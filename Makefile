@@ -22,6 +22,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/pipeline.py
+	$(BIN)/python bench/large.py
 	tests/services.sh
 	$(BIN)/python bench/transports.py
 

@@ -42,6 +42,12 @@ class DocumentKind:
     business_id: str  # path (relative to the business element) of the business number
     keys: tuple[tuple[str, str], ...]  # (name, path) pairs of correlation keys
     rules: Rules | None = field(default=None, compare=False)  # business rules beyond the XSD
+    items: str = ""  # the repeated lines of the business element, for documents read in slices
+
+    @property
+    def items_tag(self) -> str:
+        """The lines' tag as lxml spells it ({namespace}name)."""
+        return f"{{{self.namespace}}}{self.items}" if self.namespace and self.items else self.items
 
     @property
     def label(self) -> str:
@@ -161,9 +167,20 @@ class Catalog:
         if issues:
             raise InvalidDocument(f"{len(issues)} error(s) against {xsd.name}", issues)
 
+    def kind_of(self, type_: str, dialect: str) -> DocumentKind | None:
+        """The first entry of a type in a dialect (the map targets name no namespace form)."""
+        return next((kind for kind in self.kinds if (kind.type, kind.dialect) == (type_, dialect)), None)
+
+    def item_tags(self) -> set[str]:
+        """The tags of every type's lines: what a document too large for one tree is sliced by."""
+        return {kind.items_tag for kind in self.kinds if kind.items}
+
     def validate(self, kind: DocumentKind, document: Document, file: str | None = None,
-                 declarants: tuple[str, ...] | None = None) -> None:
-        """XSD first, then the type's business rules; every problem of both is reported."""
+                 declarants: tuple[str, ...] | None = None, first_item: int = 1) -> None:
+        """XSD first, then the type's business rules; every problem of both is reported.
+
+        ``first_item`` > 1: the document is a later slice of a streamed one (``streaming``): its
+        lines carry numbers from ``first_item`` on, and its header was checked with the first slice."""
         issues = []
         if document.transport is not None:  # the wrapper it came in must be valid too
             root = document.transport.getroot()
@@ -174,8 +191,9 @@ class Catalog:
         if kind.rules is not None:
             reported = {issue.path for issue in issues}  # a field the XSD refused already is not repeated
             pocket = document.business.pocket
-            continues = pocket is not None and pocket[1] > 1
-            issues += [issue for issue in kind.rules.check(document.body, declarants, file, continues)
+            first_number = None if pocket is not None and pocket[1] > 1 else first_item
+            only_under = kind.items if first_item > 1 else ""
+            issues += [issue for issue in kind.rules.check(document.body, declarants, file, first_number, only_under)
                        if issue.path not in reported]
         if issues:
             raise InvalidDocument(
@@ -235,6 +253,7 @@ def load(catalog_file: Path) -> Catalog:
             business_id=entry.str("business_id", ""),
             keys=keys,
             rules=rules,
+            items=entry.str("items", ""),
         )
         entry.done()
         shape = (kind.root, kind.namespace, kind.body)

@@ -29,6 +29,8 @@ from typing import Iterator
 
 import orjson
 
+_BLOB_PIECE = 1 << 20
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS bodies (
     sha256 TEXT PRIMARY KEY,
@@ -212,9 +214,18 @@ class Journal:
 
     def store_body(self, data: bytes, digest: str | None = None) -> str:
         digest = digest or sha256(data)
-        self._db.execute(
-            "INSERT OR IGNORE INTO bodies (sha256, size, body) VALUES (?, ?, ?)", (digest, len(data), data)
-        )
+        if len(data) <= _BLOB_PIECE:
+            self._db.execute(
+                "INSERT OR IGNORE INTO bodies (sha256, size, body) VALUES (?, ?, ?)", (digest, len(data), data))
+            return digest
+        # A large body is written in pieces: binding it whole would have SQLite copy all of it first.
+        cursor = self._db.execute("INSERT OR IGNORE INTO bodies (sha256, size, body) VALUES (?, ?, zeroblob(?))",
+                                  (digest, len(data), len(data)))
+        if cursor.rowcount:
+            view = memoryview(data)
+            with self._db.blobopen("bodies", "body", cursor.lastrowid) as blob:
+                for start in range(0, len(data), _BLOB_PIECE):
+                    blob.write(view[start:start + _BLOB_PIECE])
         return digest
 
     def add_document(self, document_id: str, endpoint: str, source_name: str, digest: str, size: int, *,
@@ -295,7 +306,7 @@ class Journal:
         row = self._db.execute("SELECT body FROM bodies WHERE sha256=?", (digest,)).fetchone()
         if row is None:
             raise KeyError(digest)
-        return bytes(row[0])
+        return row[0] if isinstance(row[0], bytes) else bytes(row[0])
 
     def find_accepted(self, *, endpoint: str, digest: str, sender: str = "", message_type: str = "",
                       message_id: str = "", part: str = "") -> tuple[str, str] | None:

@@ -13,6 +13,7 @@ network. This module does not know message types; ``envelope`` does.
 
 from __future__ import annotations
 
+import io
 import threading
 from dataclasses import dataclass
 
@@ -25,6 +26,9 @@ from .errors import Issue, RefusedInput
 class Limits:
     max_bytes: int = 20 * 1024 * 1024
     max_depth: int = 64
+    # Above this, a type with declared lines is read a slice of lines at a time (``streaming``):
+    # a whole tree costs ~35x the bytes, a slice a few megabytes.
+    stream_bytes: int = 2 * 1024 * 1024
 
 
 def _new_parser() -> etree.XMLParser:
@@ -64,34 +68,26 @@ def _depth_probe(depth: int) -> etree.XPath:
 _probes: dict[int, etree.XPath] = {}
 
 
-def check_size(size: int, limits: Limits) -> None:
-    if size > limits.max_bytes:
-        raise RefusedInput(f"the document is {size:,} bytes, over the limit of {limits.max_bytes:,} bytes")
-
-
-def parse(data: bytes, limits: Limits = Limits()) -> etree._ElementTree:
-    """Parse ``data`` or raise ``RefusedInput`` with a reason a sender can act on."""
+def check_input(data: bytes, limits: Limits) -> None:
+    """What is refused before any parser sees the bytes: empty, oversized, a DTD."""
     if not data or (len(data) < 4096 and not data.strip()):  # larger blank input fails to parse anyway
         raise RefusedInput("the document is empty")
     check_size(len(data), limits)
     if _declares_dtd(data):
         raise RefusedInput("the document has a DOCTYPE or ENTITY declaration, which the hub never accepts")
-    try:
-        parser = getattr(_local, "parser", None)
-        if parser is None:
-            parser = _local.parser = _new_parser()
-        root = etree.fromstring(data, parser)
-    except etree.XMLSyntaxError as exc:
-        line = exc.lineno if exc.lineno else None
-        if "Excessive depth" in str(exc.msg):  # libxml2's own ceiling, above any configured limit
-            raise RefusedInput(f"the document nests elements deeper than the limit of {limits.max_depth}",
-                               [Issue(f"nesting deeper than {limits.max_depth}", line=line)]) from exc
-        raise RefusedInput(
-            f"not well-formed XML: {exc.msg}", [Issue(f"not well-formed XML: {exc.msg}", line=line)]
-        ) from exc
-    except ValueError as exc:  # e.g. a declared encoding lxml cannot honour
-        raise RefusedInput(f"not readable as XML: {exc}") from exc
-    tree = root.getroottree()
+
+
+def syntax_error(exc: etree.XMLSyntaxError, limits: Limits) -> RefusedInput:
+    """libxml2's complaint as a refusal the sender can act on."""
+    line = exc.lineno if exc.lineno else None
+    if "Excessive depth" in str(exc.msg):  # libxml2's own ceiling, above any configured limit
+        return RefusedInput(f"the document nests elements deeper than the limit of {limits.max_depth}",
+                            [Issue(f"nesting deeper than {limits.max_depth}", line=line)])
+    return RefusedInput(f"not well-formed XML: {exc.msg}", [Issue(f"not well-formed XML: {exc.msg}", line=line)])
+
+
+def check_tree(tree: etree._ElementTree, limits: Limits) -> None:
+    """What is refused once parsed: a DOCTYPE the byte scan missed, too deep a nesting."""
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
         raise RefusedInput("the document has a DOCTYPE, which the hub never accepts")
     probe = _probes.get(limits.max_depth)
@@ -99,4 +95,32 @@ def parse(data: bytes, limits: Limits = Limits()) -> etree._ElementTree:
         probe = _probes[limits.max_depth] = _depth_probe(limits.max_depth)
     if probe(tree):
         raise RefusedInput(f"the document nests elements deeper than the limit of {limits.max_depth}")
+
+
+def check_size(size: int, limits: Limits) -> None:
+    if size > limits.max_bytes:
+        raise RefusedInput(f"the document is {size:,} bytes, over the limit of {limits.max_bytes:,} bytes")
+
+
+def parse(data: bytes, limits: Limits = Limits()) -> etree._ElementTree:
+    """Parse ``data`` or raise ``RefusedInput`` with a reason a sender can act on."""
+    check_input(data, limits)
+    try:
+        parser = getattr(_local, "parser", None)
+        if parser is None:
+            parser = _local.parser = _new_parser()
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as exc:
+        raise syntax_error(exc, limits) from exc
+    except ValueError as exc:  # e.g. a declared encoding lxml cannot honour
+        raise RefusedInput(f"not readable as XML: {exc}") from exc
+    tree = root.getroottree()
+    check_tree(tree, limits)
     return tree
+
+
+def iterparse(data: bytes, tag: str | set[str] | None = None) -> etree.iterparse:
+    """The same hardened parser, reading ``data`` as a stream of ended elements."""
+    return etree.iterparse(io.BytesIO(data), events=("end",), tag=tag, resolve_entities=False, no_network=True,
+                           load_dtd=False, dtd_validation=False, huge_tree=False, remove_pis=False,
+                           collect_ids=False)

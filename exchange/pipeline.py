@@ -19,12 +19,14 @@ from lxml import etree
 
 from . import dxp
 from . import envelope as envelopes
+from . import streaming
 from .catalog import Catalog, DocumentKind
 from .config import Endpoint
 from .envelope import Document, Envelope
-from .errors import ConversionError, HubError, Issue, Unauthorized
+from .errors import MAX_ISSUES, ConversionError, HubError, InvalidDocument, Issue, RefusedInput, Unauthorized
 from .parsing import Limits, parse
 from .routing import Destination, Router
+from .streaming import Lines
 
 
 @dataclass(frozen=True)
@@ -73,10 +75,19 @@ class Context:
 
 def read_envelope(data: bytes, context: Context) -> Document:
     """Parse and read the envelope."""
-    document = envelopes.read(parse(data, context.limits), context.limits)
+    return _read(data, context)[0]
+
+
+def _read(data: bytes, context: Context) -> tuple[Document, list[Lines]]:
+    """The document and, for one too large for a tree, where its lines were left out (``streaming``)."""
+    if len(data) > context.limits.stream_bytes:
+        tree, lines = streaming.skeleton(data, context.limits, context.catalog.item_tags())
+    else:
+        tree, lines = parse(data, context.limits), []
+    document = envelopes.read(tree, context.limits)
     if not document.size:
         document.size = len(data)
-    return document
+    return document, lines
 
 
 def read_document(data: bytes, context: Context) -> tuple[DocumentKind, Document]:
@@ -84,11 +95,37 @@ def read_document(data: bytes, context: Context) -> tuple[DocumentKind, Document
     return context.catalog.identify(read_envelope(data, context))
 
 
+def _sliced(kind: DocumentKind, document: Document, lines: list[Lines]) -> Lines | None:
+    """The lines of a document read in slices, or None for a whole tree."""
+    if not lines:
+        return None
+    body_path = document.tree.getpath(document.body)
+    mine = [place for place in lines if place.tag == kind.items_tag and place.parent_path == body_path]
+    others = [place for place in lines if place not in mine]
+    if others or document.transport is not None:
+        where = others[0] if others else lines[0]
+        name = where.tag.rpartition("}")[2]
+        raise RefusedInput(
+            f"this {kind.label} is too large to read as one tree, and the hub reads large documents in "
+            f"slices of their lines; {name} elements (line {where.first_line}) are not lines of a "
+            f"{kind.label}{' in a DXP envelope' if document.transport is not None else ''}: "
+            "send it unwrapped, or split into pockets",
+            [Issue(f"{name} elements where a large {kind.label} may not have them", line=where.first_line)])
+    return mine[0]
+
+
 def business_fingerprint(data: bytes, context: Context) -> str:
     """SHA-256 of the canonical business element: equal for two sends of the same business
     content, whatever their envelopes (send time, file name) say."""
-    document = read_envelope(data, context)
-    return hashlib.sha256(etree.tostring(document.body, method="c14n")).hexdigest()
+    document, lines = _read(data, context)
+    digest = hashlib.sha256(etree.tostring(document.body, method="c14n"))
+    if lines:  # read in slices: the header, then every line in order
+        kind, document = context.catalog.identify(document)
+        place = _sliced(kind, document, lines)
+        for _, piece in streaming.slices(data, document.tree, place, context.limits):
+            for line in envelopes.read(piece, context.limits).body.iterchildren(place.tag):
+                digest.update(etree.tostring(line, method="c14n"))
+    return digest.hexdigest()
 
 
 def authorize(endpoint: Endpoint, kind: DocumentKind, document: Document) -> None:
@@ -106,8 +143,9 @@ def authorize(endpoint: Endpoint, kind: DocumentKind, document: Document) -> Non
 
 
 def convert(context: Context, destination: Destination, document: Document,
-            original: bytes) -> tuple[bytes, str, Step | None]:
-    """The bytes for one destination, checked against the target's schema before they leave."""
+            original: bytes, converted: tuple[bytes, str, Step] | None = None) -> tuple[bytes, str, Step | None]:
+    """The bytes for one destination, checked against the target's schema before they leave.
+    ``converted``: the map's checked output, for a document converted in slices."""
     receiver = context.endpoints.get(destination.endpoint)
     if receiver is None:
         raise ConversionError(f"route {destination.route} names endpoint {destination.endpoint}, "
@@ -118,6 +156,8 @@ def convert(context: Context, destination: Destination, document: Document,
         message_type = document.business.message_type
         step = None
         body = original
+    elif converted is not None:
+        body, message_type, step = converted
     else:
         spec = context.catalog.maps[destination.map]
         started = time.perf_counter()
@@ -148,7 +188,9 @@ def convert(context: Context, destination: Destination, document: Document,
         # The receiving node is addressed by its DXP node id; CopMsgId is the same whenever the same
         # business content goes to the same place, whatever its envelope (send time, message id) says.
         node_ids = [i for i in receiver.ids if i.startswith("DXP")] or list(receiver.ids[:1])
-        fingerprint = hashlib.sha256(etree.tostring(document.body, method="c14n")).digest()
+        fingerprint = (hashlib.sha256(etree.tostring(document.body, method="c14n")).digest()
+                       if converted is None and len(original) <= context.limits.stream_bytes
+                       else bytes.fromhex(business_fingerprint(original, context)))
         body = dxp.wrap(body, message_type=message_type, sender=context.node_id, receivers=tuple(node_ids[:1]),
                         cop_msg_id=dxp.stable_id(fingerprint, destination.endpoint, destination.map or ""))
         try:
@@ -168,12 +210,16 @@ def process(data: bytes, endpoint_name: str, source_name: str, context: Context)
     started = time.perf_counter()
     outcome = Outcome()
     try:
-        document = read_envelope(data, context)
+        document, lines = _read(data, context)
         outcome.envelope = document.envelope  # known even when the type is not
         kind, document = context.catalog.identify(document)
         outcome.kind, outcome.envelope = kind, document.envelope
         sender = context.endpoints[endpoint_name]
         authorize(sender, kind, document)
+        place = _sliced(kind, document, lines)
+        if place is not None:  # too large for one tree: checked now, converted with the same reading
+            return _process_sliced(data, endpoint_name, source_name, context, kind, document, place, outcome,
+                                   started)
         context.catalog.validate(kind, document, file=source_name, declarants=sender.declares_for)
         outcome.steps.append(Step("VALIDATED", {"type": kind.type, "dialect": kind.dialect,
                                                 "xsd": kind.xsd.name, "ms": _ms(started)}))
@@ -193,3 +239,106 @@ def process(data: bytes, endpoint_name: str, source_name: str, context: Context)
         outcome.copies = []
     outcome.seconds = time.perf_counter() - started
     return outcome
+
+
+def _process_sliced(data: bytes, endpoint_name: str, source_name: str, context: Context, kind: DocumentKind,
+                    document: Document, place: Lines, outcome: Outcome, started: float) -> Outcome:
+    """``process`` for a document read a slice of lines at a time (``streaming``). The routes are
+    chosen on its header and trailer (its skeleton), so a route's XPath cannot see its lines."""
+    try:
+        destinations = context.router.route(kind.type, endpoint_name, document)
+        maps = {d.map for d in destinations if d.map is not None}
+        outputs: dict[str, streaming.SlicedOutput] = {}
+        for name in maps:
+            if name not in context.catalog.maps:
+                raise ConversionError(f"a route names map {name}, which is not in the catalog")
+            target = context.catalog.kind_of(*context.catalog.maps[name].target)
+            if target is None or not target.items:
+                raise ConversionError(f"map {name} converts to a type without declared lines, so a document "
+                                      "this large cannot be converted a slice at a time")
+            outputs[name] = streaming.SlicedOutput(target.items_tag)
+
+        def convert_slice(piece: Document) -> None:
+            for name, output in outputs.items():
+                result = context.catalog.convert(name, piece)
+                output.add(result, envelopes.read(result, context.limits).body)
+
+        timings = check_sliced(data, context, kind, document, place, file=source_name,
+                               declarants=context.endpoints[endpoint_name].declares_for, each=convert_slice)
+        outcome.steps.append(Step("VALIDATED", {"type": kind.type, "dialect": kind.dialect, "xsd": kind.xsd.name,
+                                                "lines": place.count, "slices": timings["slices"],
+                                                "ms": _ms(started)}))
+        outcome.steps.append(Step("ROUTED", {
+            "destinations": [{"endpoint": d.endpoint, "route": d.route, "map": d.map} for d in destinations],
+            "ms": 0.0}, route=",".join(sorted({d.route for d in destinations}))))
+        converted: dict[str, tuple[bytes, str, Step]] = {}
+        for destination in destinations:
+            if destination.map is not None and destination.map not in converted:
+                converted[destination.map] = _check_output(context, destination, outputs[destination.map])
+            body, message_type, step = convert(context, destination, document, data,
+                                               converted.get(destination.map or ""))
+            if step is not None:
+                outcome.steps.append(step)
+            outcome.copies.append(Copy(destination, body, message_type))
+    except HubError as exc:
+        outcome.error = exc
+        outcome.copies = []
+    outcome.seconds = time.perf_counter() - started
+    return outcome
+
+
+def check_sliced(data: bytes, context: Context, kind: DocumentKind, skeleton: Document, place: Lines, *,
+                 file: str | None, declarants: tuple[str, ...] | None = None, each=None) -> dict:
+    """Validate a document slice by slice, as ``Catalog.validate`` does a whole one; hand every
+    slice to ``each`` while no slice has failed. Raises ``InvalidDocument`` listing every issue."""
+    issues: list[Issue] = []
+    count = 0
+    name = kind.items
+    for first, tree in streaming.slices(data, skeleton.tree, place, context.limits):
+        count += 1
+        _, piece = context.catalog.identify(envelopes.read(tree, context.limits))
+        try:
+            context.catalog.validate(kind, piece, file=file, declarants=declarants, first_item=first)
+        except InvalidDocument as exc:
+            found = exc.issues if first == 1 else [
+                issue for issue in exc.issues if issue.path and (f"/{name}[" in issue.path or f"/{name}/" in
+                                                                  issue.path or issue.path.endswith(f"/{name}"))]
+            issues += streaming.renumber(found, place.tag, first)
+            if len(issues) >= MAX_ISSUES:
+                break
+            continue
+        if each is not None and not issues:
+            each(piece)
+    if issues:
+        raise InvalidDocument(
+            f"{len(issues)} error{'s' if len(issues) > 1 else ''} in this {kind.label} "
+            f"(schema {kind.xsd.name}{', business rules' if kind.rules else ''}; read in slices of "
+            f"{streaming.SLICE_LINES} lines)", issues[:MAX_ISSUES])
+    return {"slices": count}
+
+
+def _check_output(context: Context, destination: Destination, output: streaming.SlicedOutput
+                  ) -> tuple[bytes, str, Step]:
+    """Join a map's converted slices and check the result as a document of the map's target."""
+    spec = context.catalog.maps[destination.map]
+    started = time.perf_counter()
+    body = output.getvalue()
+    try:
+        document, lines = _read(body, context)
+        kind, document = context.catalog.identify(document)
+        if (kind.type, kind.dialect) != spec.target:
+            raise ConversionError(f"map {spec.name} produced {kind.label}, not {spec.target[0]}/{spec.target[1]}")
+        place = _sliced(kind, document, lines)
+        if place is None:
+            context.catalog.validate(kind, document, file=f"output of {spec.name}")
+        else:
+            check_sliced(body, context, kind, document, place, file=f"output of {spec.name}")
+    except ConversionError:
+        raise
+    except HubError as exc:
+        raise ConversionError(
+            f"the output of map {spec.name} for {destination.endpoint} is not a valid "
+            f"{spec.target[0]}/{spec.target[1]}: {exc.reason}", exc.issues) from exc
+    step = Step("CONVERTED", {"map": spec.name, "to": f"{kind.type}/{kind.dialect}", "ms": _ms(started),
+                              "sliced": True}, route=destination.route, endpoint=destination.endpoint)
+    return body, kind.type, step

@@ -106,23 +106,34 @@ class Rules:
         self.code, self.shape, self.total, self.sequence, self.declarant = code, shape, total, sequence, declarant
 
     def check(self, body: etree._Element, declarants: tuple[str, ...] | None, file: str | None,
-              continues: bool = False) -> list[Issue]:
-        """Every violation. ``continues``: a later pocket of a split document, whose line numbers
-        go on from the pocket before (they run on from the first line's number, not from 1)."""
+              first_number: int | None = 1, only_under: str = "") -> list[Issue]:
+        """Every violation.
+
+        ``first_number``: the number the first line must carry; None for a later pocket of a split
+        document, whose numbers run on from the pocket before (from its first line's number).
+        ``only_under``: check only the rules on the lines named so (a later slice of a streamed
+        document, whose header the first slice checked already)."""
         tree = body.getroottree()
         issues: list[Issue] = []
+
+        def wanted(path: str) -> bool:
+            return not only_under or path.split("/", 1)[0] == only_under
 
         def issue(element, rule: str, message: str) -> None:
             issues.append(Issue(f"{message} [rule {rule}]", line=element.sourceline, path=tree.getpath(element),
                                 file=file))
 
-        for select, code_list, list_name in self.code:
+        for path, select, code_list, list_name in self.code:
+            if not wanted(path):
+                continue
             for element in select(body):
                 value = (element.text or "").strip()
                 if value and value not in code_list.codes:
                     issue(element, f"code:{list_name}", f"{value!r} is not a {code_list.name} code "
                                                         f"(schemas/codes/{list_name}.toml)")
-        for select, shape in self.shape:
+        for path, select, shape in self.shape:
+            if not wanted(path):
+                continue
             pattern, described = _SHAPES[shape]
             for element in select(body):
                 value = (element.text or "").strip()
@@ -150,7 +161,7 @@ class Rules:
         for lines, number in self.sequence:
             seen: set[int] = set()
             broken = False  # one gap shifts every later number: report the first break, not all of them
-            offset = None if continues else 0
+            offset = None if first_number is None else first_number - 1
             for position, (_, fields) in enumerate(lines.read(body), 1):
                 element = fields.get(number)
                 value = (element.text or "").strip() if element is not None else ""
@@ -167,7 +178,9 @@ class Rules:
                                                f"numbers must run 1, 2, 3 … without gaps")
                 seen.add(int(value))
         if declarants is not None:
-            for select in self.declarant:
+            for path, select in self.declarant:
+                if not wanted(path):
+                    continue
                 for element in select(body):
                     value = (element.text or "").strip()
                     if value and value not in declarants:
@@ -188,11 +201,13 @@ def load_rules(path: Path, code_lists: dict[str, CodeList], namespace: str = "")
         name = entry.str("list")
         if name not in code_lists:
             raise entry.error("list", f"no code list schemas/codes/{name}.toml")
-        code.append((_compile(entry.str("path"), namespace), code_lists[name], name))
+        path = entry.str("path")
+        code.append((path, _compile(path, namespace), code_lists[name], name))
         entry.done()
     for entry in entries("shape"):
         kind = entry.choice("shape", tuple(_SHAPES))
-        shape.append((_compile(entry.str("path"), namespace), kind))
+        path = entry.str("path")
+        shape.append((path, _compile(path, namespace), kind))
         entry.done()
     for entry in entries("total"):
         names = (entry.str("total"), entry.str("quantity"), entry.str("price"))
@@ -202,7 +217,8 @@ def load_rules(path: Path, code_lists: dict[str, CodeList], namespace: str = "")
         sequence.append((_Lines(entry.str("items"), (entry.str("number"),), namespace), entry.str("number")))
         entry.done()
     for entry in entries("declarant"):
-        declarant.append(_compile(entry.str("path"), namespace))
+        path = entry.str("path")
+        declarant.append((path, _compile(path, namespace)))
         entry.done()
     top.done()
     if not any((code, shape, total, sequence, declarant)):

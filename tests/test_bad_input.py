@@ -79,9 +79,11 @@ def test_a_sender_id_the_endpoint_may_not_use_is_refused(running_hub, sample):
 
 
 @pytest.mark.slow
-def test_a_50_megabyte_file_is_refused_before_parsing_and_kept(running_hub):
+def test_a_file_over_the_size_limit_is_refused_before_parsing_and_kept(running_hub):
+    limit = running_hub.assembly.settings.limits.max_bytes
     head = b'<?xml version="1.0" encoding="UTF-8"?><Signature><Rmk>'
-    big = head + b"x" * (50 * 1024 * 1024 - len(head) - 20) + b"</Rmk></Signature>"
+    big = head + b"x" * (limit + 1 - len(head) - 18) + b"</Rmk></Signature>"
+    assert len(big) == limit + 1
     running_hub.drop("etps-shenyang", big, name="huge.xml")
     running_hub.run_once()
     (document,) = running_hub.journal.documents()
