@@ -390,7 +390,7 @@ def cmd_schemas(args) -> int:
             "type": type_,
             "forms": [{"dialect": k.dialect, "root": k.root, "namespace": k.namespace, "body": k.body,
                        "xsd": str(k.xsd.relative_to(catalog_dir(catalog))),
-                       "rules": bool(k.rules)} for k in kinds],
+                       "rules": bool(k.rules), "items": k.items} for k in kinds],
             "keys": sorted({name for k in kinds for name, _ in k.keys} | ({"business_id"} if any(
                 k.business_id for k in kinds) else set())),
             "maps": maps,
@@ -404,6 +404,7 @@ def cmd_schemas(args) -> int:
         for form in row["forms"]:
             where = f"{{{form['namespace']}}}" if form["namespace"] else ""
             rules = ", with business rules" if form["rules"] else ""
+            rules += f", large ones read in slices of {form['items']}" if form["items"] else ""
             print(f"  {form['dialect']:<10} {where}{form['root']} / {form['body']}  ({form['xsd']}{rules})")
         print(f"  keys:   {', '.join(row['keys']) or '-'}")
         print(f"  maps:   {', '.join(row['maps']) or '-'}")
