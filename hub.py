@@ -35,7 +35,7 @@ from exchange import logs
 from exchange.config import Endpoint, Settings, load_endpoints, load_settings
 from exchange.engine import Engine
 from exchange.errors import ConfigError, HubError, RefusedInput, TransportError
-from exchange.journal import Journal
+from exchange.journal import Journal, open_journal
 from exchange.pipeline import Context, process, read_document, read_envelope
 from exchange.receipts import ANSWER_TYPE
 from exchange.routetests import run_all
@@ -143,7 +143,7 @@ class DataDirLock:
 def open_engine(assembly: Assembly) -> Engine:
     """The journal and every endpoint's adapters, connected, in an engine. Close it with ``engine.close()``."""
     lock = DataDirLock(assembly.settings.data_dir)
-    journal = Journal(assembly.settings.journal_path)
+    journal = open_journal(assembly.settings.journal)
     inbound, outbound, opened = {}, {}, [lock]
     try:
         for endpoint in assembly.endpoints.values():
@@ -294,14 +294,14 @@ def cmd_route(args) -> int:
 def cmd_trace(args) -> int:
     assembly = assemble(args.config, args.data_dir)
     try:
-        journal = Journal(assembly.settings.journal_path, readonly=True)
+        journal = open_journal(assembly.settings.journal, readonly=True)
     except FileNotFoundError as exc:
         print(f"hub: {exc}", file=sys.stderr)
         return 1
     try:
         found = journal.find_documents(args.id)
         if not found:
-            print(f"nothing in {assembly.settings.journal_path} is known as {args.id}", file=sys.stderr)
+            print(f"nothing in {journal.where} is known as {args.id}", file=sys.stderr)
             return 1
         stories = [_story(journal, document_id) for document_id in found]
     finally:

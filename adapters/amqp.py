@@ -53,7 +53,7 @@ from exchange.message import Inbound, Message, Outgoing
 from exchange.spec import Table
 
 from .base import Backoff, Lifecycle
-from .secrets import Secret, secret
+from exchange.secrets import Secret, secret
 
 
 @dataclass

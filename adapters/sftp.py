@@ -45,7 +45,7 @@ from exchange.spec import Table
 
 from .base import Backoff, Lifecycle
 from .boxes import check_delivery_name, in_progress, numbered
-from .secrets import Secret, secret
+from exchange.secrets import Secret, secret
 
 
 

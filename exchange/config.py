@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .errors import ConfigError
 from .parsing import Limits
+from .secrets import secret
 from .spec import Table, load_toml
 
 _ENDPOINT_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -41,6 +42,19 @@ class Endpoint:
 
 
 @dataclass(frozen=True)
+class JournalSettings:
+    backend: str  # sqlite | postgres
+    path: Path  # the SQLite file
+    dsn: str = ""  # PostgreSQL: libpq connection string, without the password
+    schema: str = "public"
+    password: object = field(default=None, repr=False)  # a Secret (password_file / password_env), or None
+
+    @property
+    def where(self) -> str:
+        return str(self.path) if self.backend == "sqlite" else f"{self.dsn} (schema {self.schema})"
+
+
+@dataclass(frozen=True)
 class Settings:
     file: str
     data_dir: Path
@@ -54,6 +68,7 @@ class Settings:
     log_format: str  # auto | json | pretty
     log_level: str
     node_id: str  # the hub's electronic-port (DXP) node id, the sender of what it wraps
+    journal: JournalSettings | None = None
 
 
 PARTIES = ("enterprise", "customs", "zone", "agency", "test")
@@ -86,13 +101,29 @@ def load_settings(config_file: Path, data_dir: Path | None = None) -> Settings:
         log_format=log.choice("format", ("auto", "json", "pretty"), "auto"),
         log_level=log.choice("level", ("debug", "info", "warning", "error"), "info"),
         node_id=hub.str("node_id", "DXPHUB0000000001"),
+        journal=_journal_settings(journal, root),
     )
-    journal.choice("backend", ("sqlite",), "sqlite")
     for table in (hub, limits, journal, log, top):
         table.done()
     if settings.limits.max_depth > 256:
         raise limits.error("max_depth", "libxml2 refuses nesting beyond 256; choose 256 or less")
     return settings
+
+
+def _journal_settings(table: Table, data_dir: Path) -> JournalSettings:
+    backend = table.choice("backend", ("sqlite", "postgres"), "sqlite")
+    path = data_dir / table.str("path", "journal.sqlite")
+    if backend == "sqlite":
+        return JournalSettings("sqlite", path)
+    dsn = table.str("dsn", "")
+    if not dsn:
+        raise table.error("dsn", 'the postgres backend needs a dsn, e.g. "host=127.0.0.1 dbname=hub user=hub"')
+    if re.search(r"(^|\s)password\s*=", dsn) or re.search(r"://[^/@]*:[^/@]*@", dsn):
+        raise table.error("dsn", "passwords are never written in config files; use password_file or password_env")
+    schema = table.str("schema", "public")
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", schema):
+        raise table.error("schema", "a schema name is lower-case letters, digits and _")
+    return JournalSettings("postgres", path, dsn, schema, secret(table, "password", "journal", required=False))
 
 
 def load_endpoints(folder: Path) -> dict[str, Endpoint]:

@@ -1,12 +1,15 @@
 """The journal: the durable record of every document and every step it took.
 
-Tables (SQLite in WAL mode):
+Two backends hold the same tables: ``SQLiteDatabase`` (the embedded default, one
+file in WAL mode) and ``PostgresDatabase`` (several hub processes sharing one
+journal). ``Journal`` writes portable SQL through either. Tables:
 
     bodies      every byte string the hub received or produced, stored once, keyed by SHA-256
     documents   one row per received document: its facts and its current state (a projection)
     keys        correlation keys of a document (SeqNo, BondInvtNo, ...), for tracing
     events      append-only; each event carries the SHA-256 of its predecessor (a hash chain)
-    deliveries  the outbox: one row per (document, destination), PENDING until the adapter confirms
+    deliveries  the outbox: one row per (document, destination), PENDING until the adapter confirms;
+                a process that hands one to its worker claims it for a while (claimed_by/_until)
 
 ``events`` is the record; ``documents.state`` and ``deliveries.state`` are
 projections kept beside it for fast lookups. Writes happen inside
@@ -31,11 +34,12 @@ import orjson
 
 _BLOB_PIECE = 1 << 20
 
-_SCHEMA = """
+# One schema for both backends; {blob} and {serial} are the column types that differ.
+_TABLES = """
 CREATE TABLE IF NOT EXISTS bodies (
     sha256 TEXT PRIMARY KEY,
-    size   INTEGER NOT NULL,
-    body   BLOB NOT NULL
+    size   BIGINT NOT NULL,
+    body   {blob} NOT NULL
 );
 CREATE TABLE IF NOT EXISTS documents (
     document_id  TEXT PRIMARY KEY,
@@ -43,7 +47,7 @@ CREATE TABLE IF NOT EXISTS documents (
     endpoint     TEXT NOT NULL,
     source_name  TEXT NOT NULL,
     sha256       TEXT NOT NULL,
-    size         INTEGER NOT NULL,
+    size         BIGINT NOT NULL,
     message_type TEXT NOT NULL DEFAULT '',
     dialect      TEXT NOT NULL DEFAULT '',
     message_id   TEXT NOT NULL DEFAULT '',
@@ -51,34 +55,33 @@ CREATE TABLE IF NOT EXISTS documents (
     business_id  TEXT NOT NULL DEFAULT '',
     part         TEXT NOT NULL DEFAULT '',
     state        TEXT NOT NULL,
-    reason       TEXT NOT NULL DEFAULT ''
+    reason       TEXT NOT NULL DEFAULT '',
+    resubmission_of TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS documents_sha ON documents (sha256, endpoint);
 CREATE INDEX IF NOT EXISTS documents_message ON documents (message_id, sender);
 CREATE INDEX IF NOT EXISTS documents_business ON documents (business_id);
+CREATE INDEX IF NOT EXISTS documents_state ON documents (state);
 CREATE TABLE IF NOT EXISTS keys (
     document_id TEXT NOT NULL,
     name        TEXT NOT NULL,
     value       TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS keys_value ON keys (value);
+CREATE INDEX IF NOT EXISTS keys_document ON keys (document_id);
 CREATE TABLE IF NOT EXISTS events (
-    seq         INTEGER PRIMARY KEY,
+    seq         {serial},
     document_id TEXT NOT NULL,
     at          TEXT NOT NULL,
     kind        TEXT NOT NULL,
     endpoint    TEXT NOT NULL DEFAULT '',
     route       TEXT NOT NULL DEFAULT '',
     reason      TEXT NOT NULL DEFAULT '',
-    detail      TEXT NOT NULL DEFAULT '{}',
+    detail      TEXT NOT NULL DEFAULT '{{}}',
     prev_hash   TEXT NOT NULL,
     hash        TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_document ON events (document_id, seq);
-CREATE TRIGGER IF NOT EXISTS events_are_append_only_update BEFORE UPDATE ON events
-    BEGIN SELECT RAISE(ABORT, 'journal events are append-only'); END;
-CREATE TRIGGER IF NOT EXISTS events_are_append_only_delete BEFORE DELETE ON events
-    BEGIN SELECT RAISE(ABORT, 'journal events are append-only'); END;
 CREATE TABLE IF NOT EXISTS deliveries (
     delivery_id TEXT PRIMARY KEY,
     document_id TEXT NOT NULL,
@@ -93,11 +96,169 @@ CREATE TABLE IF NOT EXISTS deliveries (
     last_error  TEXT NOT NULL DEFAULT '',
     created_at  TEXT NOT NULL,
     updated_at  TEXT NOT NULL,
-    due_at      TEXT NOT NULL
+    due_at      TEXT NOT NULL,
+    claimed_by  TEXT NOT NULL DEFAULT '',
+    claimed_until TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries (state, due_at);
 CREATE INDEX IF NOT EXISTS deliveries_document ON deliveries (document_id);
 """
+
+_SQLITE_GUARDS = """
+CREATE TRIGGER IF NOT EXISTS events_are_append_only_update BEFORE UPDATE ON events
+    BEGIN SELECT RAISE(ABORT, 'journal events are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS events_are_append_only_delete BEFORE DELETE ON events
+    BEGIN SELECT RAISE(ABORT, 'journal events are append-only'); END;
+"""
+
+_POSTGRES_GUARDS = """
+CREATE OR REPLACE FUNCTION events_are_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN RAISE EXCEPTION 'journal events are append-only'; END $$;
+CREATE OR REPLACE TRIGGER events_are_append_only_row BEFORE UPDATE OR DELETE ON events
+    FOR EACH ROW EXECUTE FUNCTION events_are_append_only();
+CREATE OR REPLACE TRIGGER events_are_append_only_truncate BEFORE TRUNCATE ON events
+    FOR EACH STATEMENT EXECUTE FUNCTION events_are_append_only();
+"""
+
+# Columns added after a journal was first written: (table, column, definition).
+_ADDED_COLUMNS = (
+    ("documents", "part", "TEXT NOT NULL DEFAULT ''"),
+    ("documents", "resubmission_of", "TEXT NOT NULL DEFAULT ''"),
+    ("deliveries", "claimed_by", "TEXT NOT NULL DEFAULT ''"),
+    ("deliveries", "claimed_until", "TEXT NOT NULL DEFAULT ''"),
+)
+
+
+class SQLiteDatabase:
+    """The embedded backend: one file, WAL mode, synchronous=FULL."""
+
+    name = "sqlite"
+
+    def __init__(self, path: Path, readonly: bool = False):
+        self.path = path
+        self.readonly = readonly
+        if readonly:
+            if not path.is_file():
+                raise FileNotFoundError(f"no journal at {path}")
+            self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), isolation_level=None, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        # FULL, not NORMAL: in WAL mode NORMAL may lose the last commits on power loss,
+        # and sources are acknowledged right after a commit. Group commit keeps it cheap.
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_TABLES.format(blob="BLOB", serial="INTEGER PRIMARY KEY"))
+        for table, column, definition in _ADDED_COLUMNS:
+            columns = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            if column not in columns:
+                self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+        self._db.executescript(_SQLITE_GUARDS)
+
+    @property
+    def where(self) -> str:
+        return str(self.path)
+
+    def execute(self, sql: str, params: tuple = ()):
+        return self._db.execute(sql, params)
+
+    def executemany(self, sql: str, rows) -> None:
+        self._db.executemany(sql, rows)
+
+    def begin_write(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")  # the write lock, so the chain's tail read next stays the tail
+
+    def commit(self) -> None:
+        self._db.execute("COMMIT")
+
+    def rollback(self) -> None:
+        if self._db.in_transaction:
+            self._db.execute("ROLLBACK")
+
+    def store_blob(self, digest: str, data: bytes) -> None:
+        if len(data) <= _BLOB_PIECE:
+            self._db.execute("INSERT INTO bodies (sha256, size, body) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                             (digest, len(data), data))
+            return
+        # A large body is written in pieces: binding it whole would have SQLite copy all of it first.
+        cursor = self._db.execute(
+            "INSERT INTO bodies (sha256, size, body) VALUES (?, ?, zeroblob(?)) ON CONFLICT DO NOTHING",
+            (digest, len(data), len(data)))
+        if cursor.rowcount:
+            view = memoryview(data)
+            with self._db.blobopen("bodies", "body", cursor.lastrowid) as blob:
+                for start in range(0, len(data), _BLOB_PIECE):
+                    blob.write(view[start:start + _BLOB_PIECE])
+
+    def close(self) -> None:
+        self._db.close()  # closing twice is harmless
+
+
+class PostgresDatabase:
+    """The shared backend: several hub processes may write one journal. Every write
+    transaction takes one advisory lock, so the hash chain and the duplicate checks see
+    each other's commits in order (group commit keeps the lock short: one per batch)."""
+
+    name = "postgres"
+    LOCK = 0x6875624A  # 'hubJ'
+
+    def __init__(self, dsn: str, schema: str = "public", readonly: bool = False, password: str | None = None):
+        import psycopg  # imported here: only a PostgreSQL deployment needs it
+
+        self.readonly = readonly
+        self.path = None
+        self.schema = schema
+        self._psycopg = psycopg
+        options = {"password": password} if password else {}
+        self._db = psycopg.connect(dsn, autocommit=True, **options)
+        info = self._db.info
+        self.where = f"postgresql://{info.user}@{info.host}:{info.port}/{info.dbname} schema {schema}"
+        if readonly:
+            self._db.execute("SET default_transaction_read_only = on")
+            self._db.execute(f'SET search_path TO "{schema}"')
+            return
+        self._db.execute("BEGIN")
+        self._db.execute("SELECT pg_advisory_xact_lock(%s)", (self.LOCK,))  # two processes starting at once
+        self._db.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+        self._db.execute(f'SET search_path TO "{schema}"')
+        for statement in _TABLES.format(blob="BYTEA", serial="BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"
+                                        ).split(";"):
+            if statement.strip():
+                self._db.execute(statement)
+        for table, column, definition in _ADDED_COLUMNS:
+            self._db.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {definition}")
+        self._db.execute(_POSTGRES_GUARDS)
+        self._db.execute("COMMIT")
+
+    @staticmethod
+    def _sql(sql: str) -> str:
+        return sql.replace("?", "%s")
+
+    def execute(self, sql: str, params: tuple = ()):
+        return self._db.execute(self._sql(sql), params)
+
+    def executemany(self, sql: str, rows) -> None:
+        with self._db.cursor() as cursor:
+            cursor.executemany(self._sql(sql), list(rows))
+
+    def begin_write(self) -> None:
+        self._db.execute("BEGIN")
+        self._db.execute("SELECT pg_advisory_xact_lock(%s)", (self.LOCK,))
+
+    def commit(self) -> None:
+        self._db.execute("COMMIT")
+
+    def rollback(self) -> None:
+        if self._db.info.transaction_status != self._psycopg.pq.TransactionStatus.IDLE:
+            self._db.execute("ROLLBACK")
+
+    def store_blob(self, digest: str, data: bytes) -> None:
+        self._db.execute("INSERT INTO bodies (sha256, size, body) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
+                         (digest, len(data), data))
+
+    def close(self) -> None:
+        self._db.close()
+
 
 GENESIS = "0" * 64
 
@@ -141,28 +302,19 @@ class PendingDelivery:
 
 
 class Journal:
-    """SQLite journal. One connection, used only by the thread that opened it (the engine's)."""
+    """The journal over one database connection, used only by the thread that opened it."""
 
-    def __init__(self, path: Path, readonly: bool = False):
-        self.path = path
-        if readonly:
-            if not path.is_file():
-                raise FileNotFoundError(f"no journal at {path}")
-            self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
-        else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(str(path), isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            # FULL, not NORMAL: in WAL mode NORMAL may lose the last commits on power loss,
-            # and sources are acknowledged right after a commit. Group commit keeps it cheap.
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.executescript(_SCHEMA)
-            columns = {row[1] for row in self._db.execute("PRAGMA table_info(documents)")}
-            if "part" not in columns:  # a journal written before split documents were told apart
-                self._db.execute("ALTER TABLE documents ADD COLUMN part TEXT NOT NULL DEFAULT ''")
+    def __init__(self, target: "Path | SQLiteDatabase | PostgresDatabase", readonly: bool = False):
+        self._db = target if not isinstance(target, Path) else SQLiteDatabase(target, readonly)
+        self.path = self._db.path  # the SQLite file; None for PostgreSQL
+        self.backend = self._db.name
         self._depth = 0
         self._events: list[tuple] = []  # appended events of the open transaction, in chain order
         self._last_hash = GENESIS
+
+    @property
+    def where(self) -> str:
+        return self._db.where
 
     def close(self) -> None:
         self._db.close()
@@ -176,18 +328,17 @@ class Journal:
         """One atomic group of writes. Events appended inside are written at the end, in one go."""
         if self._depth:
             raise RuntimeError("journal transactions do not nest; use savepoint()")
-        self._db.execute("BEGIN IMMEDIATE")
+        self._db.begin_write()
         self._depth = 1
         try:
             # Read under the write lock: another process may have extended the chain.
             self._last_hash = self._tail_hash()
             yield self
             self._flush_events()
-            self._db.execute("COMMIT")
+            self._db.commit()
         except BaseException:
             self._events.clear()
-            if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
+            self._db.rollback()
             raise
         finally:
             self._depth = 0
@@ -214,18 +365,7 @@ class Journal:
 
     def store_body(self, data: bytes, digest: str | None = None) -> str:
         digest = digest or sha256(data)
-        if len(data) <= _BLOB_PIECE:
-            self._db.execute(
-                "INSERT OR IGNORE INTO bodies (sha256, size, body) VALUES (?, ?, ?)", (digest, len(data), data))
-            return digest
-        # A large body is written in pieces: binding it whole would have SQLite copy all of it first.
-        cursor = self._db.execute("INSERT OR IGNORE INTO bodies (sha256, size, body) VALUES (?, ?, zeroblob(?))",
-                                  (digest, len(data), len(data)))
-        if cursor.rowcount:
-            view = memoryview(data)
-            with self._db.blobopen("bodies", "body", cursor.lastrowid) as blob:
-                for start in range(0, len(data), _BLOB_PIECE):
-                    blob.write(view[start:start + _BLOB_PIECE])
+        self._db.store_blob(digest, data)
         return digest
 
     def add_document(self, document_id: str, endpoint: str, source_name: str, digest: str, size: int, *,
@@ -397,3 +537,11 @@ def event_hash(prev: str, document_id: str, at: str, kind: str, endpoint: str, r
     record = "".join(f"{len(field)}:{field}" for field in
                      (prev, document_id, at, kind, endpoint, route, reason, detail_json))
     return hashlib.sha256(record.encode("utf-8")).hexdigest()
+
+
+def open_journal(settings, readonly: bool = False) -> Journal:
+    """The journal the settings name (``config.JournalSettings``)."""
+    if settings.backend == "sqlite":
+        return Journal(settings.path, readonly)
+    password = settings.password.reveal() if settings.password is not None else None
+    return Journal(PostgresDatabase(settings.dsn, settings.schema, readonly, password))

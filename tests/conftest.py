@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import sqlite3
+import uuid
 from pathlib import Path
 
 import pytest
@@ -110,3 +113,59 @@ def broker(rabbitmq):
     space = Broker()
     yield space
     space.delete_all()
+
+
+# -- journal backends -----------------------------------------------------------
+
+# The test role and database tests/services.sh creates; a test credential, not a deployment's.
+PG_DSN = "host=127.0.0.1 port=5432 dbname=journal user=journal password=journal connect_timeout=5"
+
+
+class JournalStore:
+    """One empty journal in a backend, and a raw connection past the Journal (an operator's, or an attacker's)."""
+
+    def __init__(self, backend: str, tmp_path: Path):
+        self.backend = backend
+        self.path = tmp_path / "journal.sqlite"
+        self.schema = f"test_{os.getpid()}_{uuid.uuid4().hex[:10]}"
+        self.opened: list = []
+
+    def open(self, readonly: bool = False):
+        from exchange.journal import Journal, PostgresDatabase
+
+        if self.backend == "sqlite":
+            journal = Journal(self.path, readonly)
+        else:
+            journal = Journal(PostgresDatabase(PG_DSN, self.schema, readonly))
+        self.opened.append(journal)
+        return journal
+
+    def raw(self, sql: str, params: tuple = ()) -> list:
+        if self.backend == "sqlite":
+            db = sqlite3.connect(self.path, isolation_level=None)
+            try:
+                return db.execute(sql, params).fetchall()
+            finally:
+                db.close()
+        import psycopg
+
+        with psycopg.connect(PG_DSN, autocommit=True) as db:
+            db.execute(f'SET search_path TO "{self.schema}"')
+            cursor = db.execute(sql.replace("?", "%s"), params)
+            return cursor.fetchall() if cursor.description else []
+
+    def drop(self) -> None:
+        for journal in self.opened:
+            journal.close()
+        if self.backend == "postgres":
+            import psycopg
+
+            with psycopg.connect(PG_DSN, autocommit=True) as db:
+                db.execute(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE')
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def journal_store(request, tmp_path):
+    store = JournalStore(request.param, tmp_path)
+    yield store
+    store.drop()

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure the services the tests talk to are installed and running:
-# RabbitMQ on 127.0.0.1:5672 and the OpenSSH server binary (the tests start their own sshd).
+# RabbitMQ on 127.0.0.1:5672, PostgreSQL on 127.0.0.1:5432 (with the tests' role and
+# database "journal") and the OpenSSH server binary (the tests start their own sshd).
 # Installs Debian's packages when missing and this runs as root; starts RabbitMQ when it is
 # not listening. Where they already run, it changes nothing. Exits non-zero if it cannot.
 set -euo pipefail
@@ -13,6 +14,7 @@ missing=()
 [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
 if ! port_open 5672 && ! command -v rabbitmq-server >/dev/null; then missing+=(rabbitmq-server); fi
 if ! command -v rabbitmqctl >/dev/null && [ ! -x /usr/sbin/rabbitmqctl ]; then missing+=(rabbitmq-server); fi
+if ! port_open 5432 && ! command -v pg_ctlcluster >/dev/null; then missing+=(postgresql); fi
 
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
@@ -34,4 +36,23 @@ if ! port_open 5672; then
   port_open 5672 || { echo "services: RabbitMQ did not come up on 127.0.0.1:5672" >&2; exit 1; }
   rabbitmqctl await_startup >/dev/null 2>&1 || true
 fi
-echo "services: RabbitMQ on 127.0.0.1:5672, sshd at /usr/sbin/sshd"
+
+if ! port_open 5432; then
+  echo "services: starting PostgreSQL"
+  version="$(ls /etc/postgresql | sort -V | tail -1)"
+  pg_ctlcluster --skip-systemctl-redirect "$version" main start || true   # exits 2 when already running
+  for _ in $(seq 1 60); do
+    port_open 5432 && break
+    sleep 1
+  done
+  port_open 5432 || { echo "services: PostgreSQL did not come up on 127.0.0.1:5432" >&2; exit 1; }
+fi
+# The tests' own role and database (password "journal", a test credential). Over the local
+# socket as the postgres user: peer authentication on a stock Debian cluster.
+if ! PGPASSWORD=journal PGCONNECT_TIMEOUT=5 psql -h 127.0.0.1 -U journal -d journal -XqAtc "SELECT 1" >/dev/null 2>&1; then
+  runuser -u postgres -- psql -X -v ON_ERROR_STOP=1 -qAt >/dev/null <<'SQL'
+SELECT 'CREATE ROLE journal LOGIN PASSWORD ''journal''' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'journal')\gexec
+SELECT 'CREATE DATABASE journal OWNER journal' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'journal')\gexec
+SQL
+fi
+echo "services: RabbitMQ on 127.0.0.1:5672, PostgreSQL on 127.0.0.1:5432, sshd at /usr/sbin/sshd"

@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from exchange.errors import TransportError
-from exchange.spec import Table
+from .errors import TransportError
+from .spec import Table
 
 
 class Secret:
