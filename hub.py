@@ -24,6 +24,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import sys
 import threading
 from dataclasses import dataclass
@@ -166,7 +167,8 @@ def open_engine(assembly: Assembly) -> Engine:
             adapter.close()
         journal.close()
         raise
-    engine = Engine(assembly.context, journal, inbound, outbound, batch_size=assembly.settings.batch_size)
+    engine = Engine(assembly.context, journal, inbound, outbound, batch_size=assembly.settings.batch_size,
+                    owner=f"{socket.gethostname()}:{assembly.settings.data_dir}")
     engine.resources = opened
     return engine
 

@@ -11,6 +11,7 @@ adapter registered under ``transport.kind``; the core does not know them.
 
 from __future__ import annotations
 
+import random
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,21 @@ from .secrets import secret
 from .spec import Table, load_toml
 
 _ENDPOINT_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often, and how patiently, a delivery to one endpoint is tried before it is DEAD."""
+
+    max_attempts: int = 8
+    first_delay: float = 2.0  # seconds before the second attempt
+    max_delay: float = 300.0  # the backoff's ceiling
+
+    def delay(self, attempts: int) -> float:
+        """Exponential backoff with jitter after ``attempts`` failures: between half and all of
+        first_delay × 2^(attempts-1), capped at max_delay, so that retries of many deliveries spread out."""
+        ceiling = min(self.max_delay, self.first_delay * 2 ** (attempts - 1))
+        return random.uniform(ceiling / 2, ceiling)
 
 
 @dataclass(frozen=True)
@@ -39,6 +55,7 @@ class Endpoint:
     declares_for: tuple[str, ...] | None  # enterprise numbers it may declare for (None: not checked)
     transport_kind: str
     transport: Table = field(compare=False, repr=False)
+    retry: RetryPolicy = RetryPolicy()
 
 
 @dataclass(frozen=True)
@@ -147,6 +164,13 @@ def _endpoint(path: Path) -> Endpoint:
     if not _ENDPOINT_NAME.match(name):
         raise ConfigError(str(path), "-", "an endpoint file name must be lower-case letters, digits and dashes")
     transport = top.table("transport", required=True)
+    delivery = top.table("delivery")
+    retry = RetryPolicy(
+        max_attempts=delivery.int("max_attempts", RetryPolicy.max_attempts, minimum=1),
+        first_delay=delivery.duration("first_delay", RetryPolicy.first_delay),
+        max_delay=delivery.duration("max_delay", RetryPolicy.max_delay),
+    )
+    delivery.done()
     endpoint = Endpoint(
         name=name,
         file=str(path),
@@ -160,6 +184,7 @@ def _endpoint(path: Path) -> Endpoint:
         declares_for=tuple(top.str_list("declares_for")) if "declares_for" in top.data else None,
         transport_kind=transport.str("kind"),
         transport=transport,
+        retry=retry,
     )
     top.done()  # the transport table is checked by its adapter
     if endpoint.may_send and not endpoint.ids:

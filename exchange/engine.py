@@ -21,12 +21,12 @@ so a folder destination is overwritten, not doubled).
 
 from __future__ import annotations
 
-import random
 import time
 from dataclasses import dataclass
 
 from . import journal as j
 from . import logs
+from .config import RetryPolicy
 from .delivery import Deliverer, Result
 from .errors import DocumentError, HubError, RefusedInput, ReusedMessageId, TransportError
 from .journal import Journal
@@ -34,18 +34,6 @@ from .message import Inbound, Outgoing, new_id
 from .parsing import check_size
 from .pipeline import Context, Outcome, business_fingerprint, process
 from .receipts import ANSWER_TYPE, error_receipt, error_receipt_name
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    max_attempts: int = 8
-    first_delay: float = 2.0
-    max_delay: float = 300.0
-
-    def delay(self, attempts: int) -> float:
-        """Exponential backoff with full jitter (after ``attempts`` failures)."""
-        ceiling = min(self.max_delay, self.first_delay * 2 ** (attempts - 1))
-        return random.uniform(ceiling / 2, ceiling)
 
 
 @dataclass
@@ -58,13 +46,17 @@ class _Decision:
 
 class Engine:
     def __init__(self, context: Context, journal: Journal, inbound: dict, outbound: dict,
-                 batch_size: int = 100, retry: RetryPolicy = RetryPolicy()):
+                 batch_size: int = 100, owner: str = ""):
         self.context = context
         self.journal = journal
         self.inbound = inbound
         self.outbound = outbound
         self.batch_size = batch_size
-        self.retry = retry
+        # Who claims the deliveries this engine sends: stable across restarts of one deployment (so
+        # a restarted hub takes its own claims back at once), distinct between processes that share
+        # a PostgreSQL journal. Empty: queue only, for a running hub to send (``hub resubmit``).
+        self.owner = owner
+        self.lease = 60.0  # seconds a claim lasts without renewal; renewed on every scan
         self.log = logs.get()
         self.deliverer = Deliverer(outbound)
         self.resources: list = []  # inbound adapters and the data folder's lock, closed by close()
@@ -255,7 +247,8 @@ class Engine:
         """Put one delivery in the outbox; it is handed to its worker once the batch is committed."""
         delivery_id = new_id()
         digest = digest or self.journal.store_body(body)
-        self.journal.add_delivery(delivery_id, document_id, endpoint, route, map_name, digest, name, kind)
+        self.journal.add_delivery(delivery_id, document_id, endpoint, route, map_name, digest, name, kind,
+                                  owner=self.owner, lease=self.lease)
         self.journal.append(document_id, event, endpoint=endpoint, route=route,
                             detail={"delivery_id": delivery_id, "name": name, "sha256": digest})
         pending = j.PendingDelivery(delivery_id, document_id, endpoint, route, digest, name, kind, 0,
@@ -285,10 +278,12 @@ class Engine:
             return 0
         self._next_scan = time.monotonic() + self.scan_interval
         submitted = 0
-        for pending in self.journal.pending_deliveries(self.batch_size * 4):
-            if pending.delivery_id not in self._sending:
-                self._submit(pending, self.journal.body(pending.sha256))
-                submitted += 1
+        with self.journal.transaction():
+            self.journal.renew_claims(self.owner, self.lease)
+            due = self.journal.claim_due(self.owner, self.batch_size * 4, self.lease, set(self._sending))
+        for pending in due:
+            self._submit(pending, self.journal.body(pending.sha256))
+            submitted += 1
         return submitted
 
     def settle_finished(self, wait: float = 0.0) -> int:
@@ -317,13 +312,15 @@ class Engine:
             log.info(f"delivery.{kind.lower()}", name=delivery.name)
             return delivery.document_id if delivery.kind == j.ROUTED_COPY else None
         attempts = delivery.attempts + 1
-        if attempts >= self.retry.max_attempts:
+        policy = self.context.endpoints[delivery.endpoint].retry if delivery.endpoint in self.context.endpoints \
+            else RetryPolicy()
+        if attempts >= policy.max_attempts:
             self.journal.settle_delivery(delivery.delivery_id, j.DEAD, error)
             self.journal.append(delivery.document_id, "DEAD", endpoint=delivery.endpoint, route=delivery.route,
                                 reason=error, detail={"delivery_id": delivery.delivery_id, "attempts": attempts})
             log.error("delivery.dead", error=error, attempts=attempts)
             return None
-        delay = self.retry.delay(attempts)
+        delay = policy.delay(attempts)
         self.journal.retry_delivery(delivery.delivery_id, error, delay)
         self.journal.append(delivery.document_id, "DELIVERY_FAILED", endpoint=delivery.endpoint,
                             route=delivery.route, reason=error,

@@ -409,12 +409,14 @@ class Journal:
             self._events.clear()
 
     def add_delivery(self, delivery_id: str, document_id: str, endpoint: str, route: str, map_name: str,
-                     digest: str, name: str, kind: str) -> None:
+                     digest: str, name: str, kind: str, owner: str = "", lease: float = 0.0) -> None:
+        """A PENDING delivery; claimed by ``owner`` for ``lease`` seconds when that process sends it itself."""
         at = now()
         self._db.execute(
             "INSERT INTO deliveries (delivery_id, document_id, endpoint, route, map, sha256, name, kind, state,"
-            " created_at, updated_at, due_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (delivery_id, document_id, endpoint, route, map_name, digest, name, kind, PENDING, at, at, at),
+            " created_at, updated_at, due_at, claimed_by, claimed_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (delivery_id, document_id, endpoint, route, map_name, digest, name, kind, PENDING, at, at, at,
+             owner, now(lease) if owner else ""),
         )
 
     def settle_delivery(self, delivery_id: str, state: str, error: str = "") -> None:
@@ -469,15 +471,30 @@ class Journal:
         ).fetchone()
         return row[0] if row else None
 
-    def pending_deliveries(self, limit: int) -> list[PendingDelivery]:
+    def claim_due(self, owner: str, limit: int, lease: float, busy: set[str] = frozenset()
+                  ) -> list[PendingDelivery]:
+        """Claim, for ``lease`` seconds, the PENDING deliveries that are due and that no other live
+        process holds (unclaimed, claimed by ``owner`` before a restart, or whose claim ran out).
+        Inside a transaction: two processes never claim the same delivery."""
+        at = now()
         rows = self._db.execute(
             "SELECT d.delivery_id, d.document_id, d.endpoint, d.route, d.sha256, d.name, d.kind, d.attempts,"
             " doc.message_type, doc.message_id, doc.sender"
             " FROM deliveries d JOIN documents doc ON doc.document_id = d.document_id"
-            " WHERE d.state=? AND d.due_at<=? ORDER BY d.due_at LIMIT ?",
-            (PENDING, now(), limit),
+            " WHERE d.state=? AND d.due_at<=? AND (d.claimed_by IN ('', ?) OR d.claimed_until<?)"
+            " ORDER BY d.due_at LIMIT ?",
+            (PENDING, at, owner, at, limit + len(busy)),
         ).fetchall()
-        return [PendingDelivery(*row) for row in rows]
+        claimed = [PendingDelivery(*row) for row in rows if row[0] not in busy][:limit]
+        until = now(lease)
+        self._db.executemany("UPDATE deliveries SET claimed_by=?, claimed_until=? WHERE delivery_id=?",
+                             [(owner, until, delivery.delivery_id) for delivery in claimed])
+        return claimed
+
+    def renew_claims(self, owner: str, lease: float) -> None:
+        """Keep this process's claims on what it is still sending."""
+        self._db.execute("UPDATE deliveries SET claimed_until=? WHERE claimed_by=? AND state=?",
+                         (now(lease), owner, PENDING))
 
     def find_documents(self, ident: str) -> list[str]:
         """Document ids matching a document id, message id, business id or correlation key."""

@@ -8,6 +8,8 @@ a typo must not silently fall back to a default.
 
 from __future__ import annotations
 
+import re
+
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -62,6 +64,20 @@ class Table:
 
     def float(self, name: str, default: Any = _MISSING) -> float:
         return float(self._get(name, (int, float), default, "a number"))
+
+    def duration(self, name: str, default: Any = _MISSING) -> float:
+        """Seconds, written as a number of seconds or as "90s", "30m", "2h", "1d"."""
+        value = self._get(name, (int, float, str), default, 'a duration such as "30m"')
+        if isinstance(value, (int, float)):
+            seconds = float(value)
+        else:
+            match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd])\s*", value)
+            if not match:
+                raise self.error(name, f'expected a duration such as "90s", "30m", "2h" or "1d", got {value!r}')
+            seconds = float(match.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
+        if seconds <= 0:
+            raise self.error(name, f"must be more than zero, got {value!r}")
+        return seconds
 
     def bool(self, name: str, default: Any = _MISSING) -> bool:
         return self._get(name, (bool,), default, "true or false")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import pytest
@@ -9,6 +10,7 @@ from lxml import etree
 
 import hub
 from exchange import engine as engine_module
+from exchange.config import RetryPolicy
 from exchange.errors import ConfigError
 from exchange.journal import now
 
@@ -89,7 +91,8 @@ def test_a_delivery_that_keeps_failing_ends_dead_after_its_retries(running_hub, 
     inbox = running_hub.folder("customs", "InBox")
     inbox.rmdir()
     inbox.write_text("not a folder")
-    running_hub.engine.retry = engine_module.RetryPolicy(max_attempts=3, first_delay=0.0, max_delay=0.0)
+    endpoints = running_hub.engine.context.endpoints
+    endpoints["customs"] = dataclasses.replace(endpoints["customs"], retry=RetryPolicy(3, 0.001, 0.001))
     running_hub.engine.scan_interval = 0.0
     running_hub.drop("etps-shenyang", sample("etps-shenyang/INV101-import.xml"))
     running_hub.run_once()
