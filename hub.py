@@ -37,7 +37,7 @@ from exchange.config import Endpoint, Settings, load_endpoints, load_settings
 from exchange.engine import Engine
 from exchange.errors import ConfigError, HubError, RefusedInput, TransportError
 from exchange.journal import Journal, open_journal
-from exchange.pipeline import Context, process, read_document, read_envelope
+from exchange.pipeline import Context, check_document, process, read_document, read_envelope
 from exchange.receipts import ANSWER_TYPE
 from exchange.routetests import run_all
 from exchange.routing import Router, load_rules
@@ -206,8 +206,7 @@ def _check_file(path: Path, assembly: Assembly) -> dict:
     except OSError as exc:
         return {"file": str(path), "status": "unreadable", "reason": str(exc), "issues": []}
     try:
-        kind, document = read_document(data, assembly.context)
-        assembly.catalog.validate(kind, document, file=str(path))
+        kind, document = check_document(data, assembly.context, file=str(path))
     except RefusedInput as exc:
         return {"file": str(path), "status": "refused", "reason": exc.reason,
                 "issues": [i.as_dict() for i in exc.issues]}

@@ -176,11 +176,13 @@ class Catalog:
         return {kind.items_tag for kind in self.kinds if kind.items}
 
     def validate(self, kind: DocumentKind, document: Document, file: str | None = None,
-                 declarants: tuple[str, ...] | None = None, first_item: int = 1) -> None:
+                 declarants: tuple[str, ...] | None = None, first_item: int = 1,
+                 number_from: int | None = None) -> None:
         """XSD first, then the type's business rules; every problem of both is reported.
 
         ``first_item`` > 1: the document is a later slice of a streamed one (``streaming``): its
-        lines carry numbers from ``first_item`` on, and its header was checked with the first slice."""
+        lines carry numbers from ``first_item`` on (or from ``number_from``, for a later pocket), and its
+        header was checked with the first slice."""
         issues = []
         if document.transport is not None:  # the wrapper it came in must be valid too
             root = document.transport.getroot()
@@ -191,7 +193,8 @@ class Catalog:
         if kind.rules is not None:
             reported = {issue.path for issue in issues}  # a field the XSD refused already is not repeated
             pocket = document.business.pocket
-            first_number = None if pocket is not None and pocket[1] > 1 else first_item
+            first_number = (number_from if number_from is not None
+                            else None if pocket is not None and pocket[1] > 1 else first_item)
             only_under = kind.items if first_item > 1 else ""
             issues += [issue for issue in kind.rules.check(document.body, declarants, file, first_number, only_under)
                        if issue.path not in reported]

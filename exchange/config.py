@@ -113,6 +113,7 @@ def load_settings(config_file: Path, data_dir: Path | None = None) -> Settings:
             max_bytes=limits.int("max_document_bytes", Limits.max_bytes, minimum=1),
             max_depth=limits.int("max_depth", Limits.max_depth, minimum=4),
             stream_bytes=limits.int("stream_document_bytes", Limits.stream_bytes, minimum=1024),
+            max_tree_bytes=limits.int("max_tree_document_bytes", Limits.max_tree_bytes, minimum=1024),
         ),
         journal_path=root / journal.str("path", "journal.sqlite"),
         log_format=log.choice("format", ("auto", "json", "pretty"), "auto"),

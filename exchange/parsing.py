@@ -29,6 +29,9 @@ class Limits:
     # Above this, a type with declared lines is read a slice of lines at a time (``streaming``):
     # a whole tree costs ~35x the bytes, a slice a few megabytes.
     stream_bytes: int = 2 * 1024 * 1024
+    # The largest document read as one tree (a type without declared lines, a DXP payload):
+    # 20 MiB is some 600 MB of tree.
+    max_tree_bytes: int = 20 * 1024 * 1024
 
 
 def _new_parser() -> etree.XMLParser:
@@ -97,6 +100,13 @@ def check_tree(tree: etree._ElementTree, limits: Limits) -> None:
         raise RefusedInput(f"the document nests elements deeper than the limit of {limits.max_depth}")
 
 
+def check_tree_size(size: int, limits: Limits) -> None:
+    if size > limits.max_tree_bytes:
+        raise RefusedInput(f"the document is {size:,} bytes, over the limit of {limits.max_tree_bytes:,} bytes "
+                           "for a document read as one tree; only types with declared lines (inventory lists) "
+                           "are read in slices above that: split it into pockets")
+
+
 def check_size(size: int, limits: Limits) -> None:
     if size > limits.max_bytes:
         raise RefusedInput(f"the document is {size:,} bytes, over the limit of {limits.max_bytes:,} bytes")
@@ -105,6 +115,7 @@ def check_size(size: int, limits: Limits) -> None:
 def parse(data: bytes, limits: Limits = Limits()) -> etree._ElementTree:
     """Parse ``data`` or raise ``RefusedInput`` with a reason a sender can act on."""
     check_input(data, limits)
+    check_tree_size(len(data), limits)
     try:
         parser = getattr(_local, "parser", None)
         if parser is None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from copy import deepcopy
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -24,7 +25,7 @@ from .catalog import Catalog, DocumentKind
 from .config import Endpoint
 from .envelope import Document, Envelope
 from .errors import MAX_ISSUES, ConversionError, HubError, InvalidDocument, Issue, RefusedInput, Unauthorized
-from .parsing import Limits, parse
+from .parsing import Limits, check_tree_size, parse
 from .routing import Destination, Router
 from .streaming import Lines
 
@@ -81,13 +82,32 @@ def read_envelope(data: bytes, context: Context) -> Document:
 def _read(data: bytes, context: Context) -> tuple[Document, list[Lines]]:
     """The document and, for one too large for a tree, where its lines were left out (``streaming``)."""
     if len(data) > context.limits.stream_bytes:
-        tree, lines = streaming.skeleton(data, context.limits, context.catalog.item_tags())
+        tags = context.catalog.item_tags()
+        if len(data) > context.limits.max_tree_bytes and not any(
+                tag.rpartition("}")[2].encode() in data for tag in tags):
+            check_tree_size(len(data), context.limits)  # no lines to slice by: refused before parsing
+        tree, lines = streaming.skeleton(data, context.limits, tags)
+        if not lines:
+            check_tree_size(len(data), context.limits)
     else:
         tree, lines = parse(data, context.limits), []
     document = envelopes.read(tree, context.limits)
     if not document.size:
         document.size = len(data)
     return document, lines
+
+
+def check_document(data: bytes, context: Context, file: str | None = None
+                   ) -> tuple[DocumentKind, Document]:
+    """Read, identify and validate a document as ``process`` does, whole or in slices (``hub validate``)."""
+    document, lines = _read(data, context)
+    kind, document = context.catalog.identify(document)
+    place = _sliced(kind, document, lines)
+    if place is None:
+        context.catalog.validate(kind, document, file=file)
+    else:
+        check_sliced(data, context, kind, document, place, file=file)
+    return kind, document
 
 
 def read_document(data: bytes, context: Context) -> tuple[DocumentKind, Document]:
@@ -116,16 +136,39 @@ def _sliced(kind: DocumentKind, document: Document, lines: list[Lines]) -> Lines
 
 def business_fingerprint(data: bytes, context: Context) -> str:
     """SHA-256 of the canonical business element: equal for two sends of the same business
-    content, whatever their envelopes (send time, file name) say."""
+    content, whatever their envelopes (send time, file name) or their whitespace say, and
+    the same whether the document was read whole or in slices."""
     document, lines = _read(data, context)
-    digest = hashlib.sha256(etree.tostring(document.body, method="c14n"))
-    if lines:  # read in slices: the header, then every line in order
+    try:
         kind, document = context.catalog.identify(document)
-        place = _sliced(kind, document, lines)
-        for _, piece in streaming.slices(data, document.tree, place, context.limits):
-            for line in envelopes.read(piece, context.limits).body.iterchildren(place.tag):
-                digest.update(etree.tostring(line, method="c14n"))
+    except HubError:
+        return fingerprint(document, None).hexdigest()
+    place = _sliced(kind, document, lines)
+    if place is None:
+        return fingerprint(document, kind).hexdigest()
+    digest = hashlib.sha256(_canonical(document.body))  # the skeleton: the body without its lines
+    for _, piece in streaming.slices(data, document.tree, place, context.limits):
+        for line in envelopes.read(piece, context.limits).body.iterchildren(place.tag):
+            digest.update(_canonical(line))
     return digest.hexdigest()
+
+
+def fingerprint(document: Document, kind: DocumentKind | None):
+    """The business fingerprint of a document read whole: its header, then each line."""
+    lines = list(document.body.iterchildren(kind.items_tag)) if kind is not None and kind.items else []
+    if not lines:
+        return hashlib.sha256(_canonical(document.body))
+    header = deepcopy(document.body)
+    for line in list(header.iterchildren(kind.items_tag)):
+        header.remove(line)
+    digest = hashlib.sha256(_canonical(header))
+    for line in lines:
+        digest.update(_canonical(line))
+    return digest
+
+
+def _canonical(element: etree._Element) -> bytes:
+    return etree.tostring(element, method="c14n2", strip_text=True, with_tail=False)
 
 
 def authorize(endpoint: Endpoint, kind: DocumentKind, document: Document) -> None:
@@ -142,10 +185,12 @@ def authorize(endpoint: Endpoint, kind: DocumentKind, document: Document) -> Non
         raise Unauthorized("; ".join(issue.message for issue in issues), issues)
 
 
-def convert(context: Context, destination: Destination, document: Document,
-            original: bytes, converted: tuple[bytes, str, Step] | None = None) -> tuple[bytes, str, Step | None]:
+def convert(context: Context, destination: Destination, document: Document, original: bytes,
+            converted: tuple[bytes, str, Step] | None = None, kind: DocumentKind | None = None,
+            business: bytes | None = None) -> tuple[bytes, str, Step | None]:
     """The bytes for one destination, checked against the target's schema before they leave.
-    ``converted``: the map's checked output, for a document converted in slices."""
+    ``converted``: the map's checked output, and ``business`` its business fingerprint, for a
+    document read in slices (whose ``document`` is only its skeleton)."""
     receiver = context.endpoints.get(destination.endpoint)
     if receiver is None:
         raise ConversionError(f"route {destination.route} names endpoint {destination.endpoint}, "
@@ -188,11 +233,9 @@ def convert(context: Context, destination: Destination, document: Document,
         # The receiving node is addressed by its DXP node id; CopMsgId is the same whenever the same
         # business content goes to the same place, whatever its envelope (send time, message id) says.
         node_ids = [i for i in receiver.ids if i.startswith("DXP")] or list(receiver.ids[:1])
-        fingerprint = (hashlib.sha256(etree.tostring(document.body, method="c14n")).digest()
-                       if converted is None and len(original) <= context.limits.stream_bytes
-                       else bytes.fromhex(business_fingerprint(original, context)))
+        business = business or fingerprint(document, kind).digest()
         body = dxp.wrap(body, message_type=message_type, sender=context.node_id, receivers=tuple(node_ids[:1]),
-                        cop_msg_id=dxp.stable_id(fingerprint, destination.endpoint, destination.map or ""))
+                        cop_msg_id=dxp.stable_id(business, destination.endpoint, destination.map or ""))
         try:
             context.catalog.validate_transport(etree.fromstring(body).getroottree(), file="DXP wrapper")
         except HubError as exc:
@@ -230,7 +273,7 @@ def process(data: bytes, endpoint_name: str, source_name: str, context: Context)
             "ms": _ms(routed)}, route=",".join(sorted({d.route for d in destinations}))))
         # Convert for every destination before queueing any: a document goes to all or to none.
         for destination in destinations:
-            body, message_type, step = convert(context, destination, document, data)
+            body, message_type, step = convert(context, destination, document, data, kind=kind)
             if step is not None:
                 outcome.steps.append(step)
             outcome.copies.append(Copy(destination, body, message_type))
@@ -272,11 +315,13 @@ def _process_sliced(data: bytes, endpoint_name: str, source_name: str, context: 
             "destinations": [{"endpoint": d.endpoint, "route": d.route, "map": d.map} for d in destinations],
             "ms": 0.0}, route=",".join(sorted({d.route for d in destinations}))))
         converted: dict[str, tuple[bytes, str, Step]] = {}
+        business = (bytes.fromhex(business_fingerprint(data, context))
+                    if any(d.envelope == "dxp" for d in destinations) else None)
         for destination in destinations:
             if destination.map is not None and destination.map not in converted:
                 converted[destination.map] = _check_output(context, destination, outputs[destination.map])
             body, message_type, step = convert(context, destination, document, data,
-                                               converted.get(destination.map or ""))
+                                               converted.get(destination.map or ""), kind, business)
             if step is not None:
                 outcome.steps.append(step)
             outcome.copies.append(Copy(destination, body, message_type))
@@ -294,15 +339,26 @@ def check_sliced(data: bytes, context: Context, kind: DocumentKind, skeleton: Do
     issues: list[Issue] = []
     count = 0
     name = kind.items
+    pocket = skeleton.business.pocket
+    later_pocket = pocket is not None and pocket[1] > 1
+    start = None  # a later pocket's lines run on from the pocket before: from its first line's number
+    sequence_reported = False  # one broken numbering shifts every later slice: report it once
     for first, tree in streaming.slices(data, skeleton.tree, place, context.limits):
         count += 1
         _, piece = context.catalog.identify(envelopes.read(tree, context.limits))
+        if first == 1 and later_pocket and kind.rules is not None:
+            start = kind.rules.first_number(piece.body)
+        number_from = start + first - 1 if start is not None and first > 1 else None
         try:
-            context.catalog.validate(kind, piece, file=file, declarants=declarants, first_item=first)
+            context.catalog.validate(kind, piece, file=file, declarants=declarants, first_item=first,
+                                     number_from=number_from)
         except InvalidDocument as exc:
             found = exc.issues if first == 1 else [
                 issue for issue in exc.issues if issue.path and (f"/{name}[" in issue.path or f"/{name}/" in
                                                                   issue.path or issue.path.endswith(f"/{name}"))]
+            if sequence_reported:
+                found = [issue for issue in found if "[rule sequence]" not in issue.message]
+            sequence_reported = sequence_reported or any("[rule sequence]" in i.message for i in found)
             issues += streaming.renumber(found, place.tag, first)
             if len(issues) >= MAX_ISSUES:
                 break

@@ -189,6 +189,17 @@ class Rules:
         return issues
 
 
+    def first_number(self, body: etree._Element) -> int | None:
+        """The number the first line carries, by the first numbering rule (None: no such rule or number)."""
+        for lines, number in self.sequence:
+            for _, fields in lines.read(body)[:1]:
+                element = fields.get(number)
+                value = (element.text or "").strip() if element is not None else ""
+                if value.isascii() and value.isdigit():
+                    return int(value)
+        return None
+
+
 def load_rules(path: Path, code_lists: dict[str, CodeList], namespace: str = "") -> Rules:
     """The rules in ``path``, compiled for documents in ``namespace``."""
     top = load_toml(path)

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from .errors import HubError, Issue, RefusedInput
+from .errors import HubError, InvalidDocument, Issue, RefusedInput
 from .parsing import Limits, check_input, check_tree, iterparse, syntax_error
 
 SLICE_LINES = 500  # ~150 KB of inventory lines: a slice's tree stays under 10 MB
@@ -56,7 +56,8 @@ def skeleton(data: bytes, limits: Limits, tags: set[str]) -> tuple[etree._Elemen
     """Parse ``data`` keeping every element except those tagged ``tags`` (the catalog's lines).
 
     Returns the tree without its lines, and where they stood (empty: the tree is the whole
-    document). Lines of one tag under one parent must be contiguous."""
+    document). Lines of one tag under one parent must be contiguous; comments and processing
+    instructions between them are dropped, text other than whitespace is refused."""
     check_input(data, limits)
     found: dict[etree._Element, list] = {}  # parent -> [tag, index, count, first line]
     events = iterparse(data, tag=sorted(tags))
@@ -65,8 +66,14 @@ def skeleton(data: bytes, limits: Limits, tags: set[str]) -> tuple[etree._Elemen
             parent = element.getparent()
             if parent is None:
                 continue
-            index = parent.index(element)  # events come in batches: later lines may be in already
             place = found.get(parent)
+            if place is not None:
+                for node in list(element.itersiblings(preceding=True)):
+                    if not isinstance(node.tag, str):  # a comment or PI between two lines
+                        _drop(node)
+                    else:
+                        break
+            index = parent.index(element)  # events come in batches: later lines may be in already
             if place is None:
                 found[parent] = place = [element.tag, index, 0, element.sourceline or 0]
             elif index != place[1] or element.tag != place[0]:
@@ -75,15 +82,45 @@ def skeleton(data: bytes, limits: Limits, tags: set[str]) -> tuple[etree._Elemen
                     f"{_local(place[0])} lines: a document this large is read in slices of its lines, "
                     "which must stand together",
                     [Issue("lines interrupted by another element", line=element.sourceline)])
+            _check_text(element.tail, element, "after")
             place[2] += 1
             parent.remove(element)
         tree = events.root.getroottree()
     except etree.XMLSyntaxError as exc:
         raise syntax_error(exc, limits) from exc
     check_tree(tree, limits)
+    for parent, (tag, index, _, first) in found.items():
+        # Text read after a line was taken out lands on what precedes the lines: it must be blank.
+        before = parent[index - 1] if index else None
+        _check_text(before.tail if before is not None else parent.text, parent, "among", first)
+        if before is not None:
+            before.tail = None
+        else:
+            parent.text = None
     lines = [Lines(tag, tree.getpath(parent), index, count, first)
              for parent, (tag, index, count, first) in found.items()]
     return tree, lines
+
+
+def _drop(node: etree._Element) -> None:
+    """Remove a node but keep its tail (whitespace between lines) where it was."""
+    parent = node.getparent()
+    previous = node.getprevious()
+    if node.tail:
+        if previous is not None:
+            previous.tail = (previous.tail or "") + node.tail
+        else:
+            parent.text = (parent.text or "") + node.tail
+    parent.remove(node)
+
+
+def _check_text(text: str | None, element: etree._Element, where: str, line: int | None = None) -> None:
+    if text and text.strip():
+        line = line or element.sourceline
+        name = _local(element.tag)
+        raise InvalidDocument(
+            f"text {text.strip()[:40]!r} {where} the {name} lines (near line {line}): only elements may stand there",
+            [Issue(f"character content other than whitespace {where} {name} lines", line=line)])
 
 
 def slices(data: bytes, skeleton_tree: etree._ElementTree, lines: Lines, limits: Limits,
@@ -104,6 +141,7 @@ def slices(data: bytes, skeleton_tree: etree._ElementTree, lines: Lines, limits:
                 parent_seen = parent
             elif parent is not parent_seen:
                 continue  # the same tag elsewhere: part of the skeleton's other content
+            element.tail = None  # blank (``skeleton`` checked): the slices serialise alike however read
             parent.remove(element)
             batch.append(element)
             if len(batch) == size:

@@ -26,7 +26,7 @@ CONFIG = Path(__file__).resolve().parent.parent / "config" / "hub.toml"
 
 
 def _router(folder: Path, map_name: str | None) -> Router:
-    folder.mkdir()
+    folder.mkdir(exist_ok=True)
     target = f'{{ endpoint = "customs", map = "{map_name}" }}' if map_name else '{ endpoint = "customs" }'
     (folder / "route.toml").write_text(f'[[route]]\nname = "lists"\ntype = "INV101"\nfrom = ["etps-*"]\n'
                                        f'to = [{target}]\n')
@@ -162,3 +162,65 @@ def test_the_hub_delivers_a_list_over_the_streaming_threshold_and_recognises_its
     running_hub.run_once()
     assert running_hub.journal.documents()[-1]["state"] == "DUPLICATE"
     assert len(running_hub.files("customs", "InBox")) == 1
+
+
+def _pocket_lines(data: bytes) -> list[bytes]:
+    return re.findall(rb"<InvtListType>.*?</InvtListType>", data, re.S)
+
+
+def test_a_later_pocket_read_in_slices_keeps_its_numbering_checked_across_slices(hub_parts, tmp_path):
+    _, second = (p.read_bytes() for p in write_inventory(tmp_path, 800 * 1024, pockets=2))
+    lines = _pocket_lines(second)
+    first = int(re.search(rb"<GdsSeqno>(\d+)<", lines[0]).group(1))
+    assert first > 1  # it runs on from pocket 1
+    jumped = second
+    for k, line in enumerate(lines[100:], 100):  # a gap of 1000 at a slice boundary
+        jumped = jumped.replace(line, re.sub(rb"<GdsSeqno>\d+<", b"<GdsSeqno>%d<" % (first + k + 1000), line,
+                                             count=1), 1)
+    assert process(second, "etps-shenyang", "p2.xml", hub_parts(None)).accepted
+    outcome = process(jumped, "etps-shenyang", "p2.xml", hub_parts(None))
+    assert not outcome.accepted
+    (gap,) = outcome.error.issues
+    assert "[rule sequence]" in gap.message and "/InvtListType[101]/" in gap.path
+
+
+def test_text_between_large_lines_is_refused_as_the_xsd_would(hub_parts, inventory):
+    for number in (150, 333, 1001):
+        end = inventory.index(b"</InvtListType>", inventory.index(b"<GdsSeqno>%d<" % number)) + 15
+        outcome = process(inventory[:end] + b"JUNK" + inventory[end:], "etps-shenyang", "big.xml",
+                          hub_parts("inv101-enterprise-to-customs"))
+        assert not outcome.accepted, number
+        assert "JUNK" in outcome.error.reason
+
+
+def test_comments_between_large_lines_are_read_past(hub_parts, inventory):
+    marked = inventory.replace(b"<InvtListType><GdsSeqno>700<", b"<!-- page 2 --><?erp x?><InvtListType><GdsSeqno>700<")
+    assert marked != inventory
+    outcome = process(marked, "etps-shenyang", "big.xml", hub_parts("inv101-enterprise-to-customs"))
+    assert outcome.accepted, outcome.error
+
+
+def test_the_fingerprint_is_the_same_read_whole_or_in_slices_and_ignores_whitespace(hub_parts, inventory):
+    spaced = inventory.replace(b"<send_time>", b"\n\n  <send_time>", 1)
+    sliced, whole = hub_parts(None), hub_parts(None, 10**9)
+    assert business_fingerprint(inventory, sliced) == business_fingerprint(inventory, whole)
+    assert business_fingerprint(spaced, sliced) == business_fingerprint(inventory, whole)
+
+
+def test_hub_validate_checks_a_large_list_in_slices(tmp_path, capsys):
+    (path,) = write_inventory(tmp_path, 3 * 1024 * 1024)
+    bad = tmp_path / "bad.xml"
+    bad.write_bytes(path.read_bytes().replace(b"<GdsSeqno>4321</GdsSeqno>", b"<GdsSeqno>4321</GdsSeqno><Bogus/>"))
+    assert hub.main(["--data-dir", str(tmp_path / "data"), "validate", str(path)]) == 0
+    assert hub.main(["--data-dir", str(tmp_path / "data"), "validate", str(bad)]) == 1
+    out = capsys.readouterr().out
+    assert "valid INV101/enterprise" in out and "/InvtListType[4321]/Bogus" in out
+
+
+def test_a_type_without_lines_over_the_tree_limit_is_refused_before_parsing(hub_parts, sample):
+    context = hub_parts(None)
+    limits = dataclasses.replace(context.limits, max_tree_bytes=256 * 1024)
+    data = sample("etps-shenyang/SAS121-pass.xml").read_bytes()
+    big = data.replace(b"</Signature>", b"<!--" + b"x" * (300 * 1024) + b"--></Signature>")
+    outcome = process(big, "etps-shenyang", "big.xml", dataclasses.replace(context, limits=limits))
+    assert not outcome.accepted and "read as one tree" in outcome.error.reason
