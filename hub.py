@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import fcntl
 import fnmatch
+import getpass
 import json
 import os
 import shutil
@@ -324,6 +325,105 @@ def cmd_trace(args) -> int:
     return 0
 
 
+def _open_journal(assembly: Assembly, readonly: bool = True) -> Journal | None:
+    try:
+        return open_journal(assembly.settings.journal, readonly=readonly)
+    except FileNotFoundError as exc:
+        print(f"hub: {exc}", file=sys.stderr)
+        return None
+
+
+def cmd_failed(args) -> int:
+    """Dead deliveries and refused documents: what an operator has to look at."""
+    assembly = assemble(args.config, args.data_dir)
+    journal = _open_journal(assembly)
+    if journal is None:
+        return 1
+    try:
+        failed = journal.failed()
+    finally:
+        journal.close()
+    if args.json:
+        print(json.dumps(failed, ensure_ascii=False, indent=2))
+        return 0
+    print(f"{len(failed['dead'])} dead deliveries, {len(failed['refused'])} refused documents "
+          "(`hub resubmit ID --reason ...` sends one again; `hub trace ID` tells its story)")
+    for row in failed["dead"]:
+        print(f"DEAD     delivery {row['delivery_id']}  of {row['document_id']}  {row['message_type'] or '?'} "
+              f"{row['business_id'] or ''} -> {row['endpoint']}  after {row['attempts']} attempts, "
+              f"{row['updated_at']}: {row['last_error']}")
+    for row in failed["refused"]:
+        print(f"{row['state']:<8} document {row['document_id']}  {row['message_type'] or '?'} "
+              f"{row['business_id'] or ''} from {row['endpoint']} ({row['source_name']}), "
+              f"{row['received_at']}: {row['reason']}")
+    return 0
+
+
+def _current_user() -> str:
+    try:
+        return os.environ.get("SUDO_USER") or getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid
+        return f"uid {os.getuid()}"
+
+
+def cmd_resubmit(args) -> int:
+    """Send a dead delivery again, or process a refused document again (optionally corrected)."""
+    assembly = assemble(args.config, args.data_dir)
+    corrected = None
+    if args.file:
+        try:
+            corrected = Path(args.file).read_bytes()
+        except OSError as exc:
+            print(f"hub: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+            return 2
+    journal = _open_journal(assembly, readonly=False)
+    if journal is None:
+        return 1
+    # No adapters, no workers: what this queues is sent by the running hub's next scan.
+    engine = Engine(assembly.context, journal, {}, {}, batch_size=assembly.settings.batch_size, owner="")
+    try:
+        result = engine.resubmit(args.id, by=args.by, reason=args.reason, corrected=corrected)
+    except HubError as exc:
+        print(f"hub: {exc.reason}", file=sys.stderr)
+        return 1
+    finally:
+        journal.close()
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+    elif "requeued" in result:
+        print(f"document {result['document_id']}: {len(result['requeued'])} delivery(ies) queued again "
+              f"({', '.join(result['requeued'])}); the running hub sends them")
+    elif result["accepted"]:
+        print(f"document {result['document_id']} resubmitted as {result['new_document_id']}: accepted; "
+              "the running hub delivers it")
+    else:
+        print(f"document {result['document_id']} resubmitted as {result['new_document_id']}: refused again: "
+              f"{result['reason']}")
+    return 0 if result.get("accepted", True) else 1
+
+
+def cmd_audit(args) -> int:
+    """Recompute the journal's hash chain; name the first broken event."""
+    assembly = assemble(args.config, args.data_dir)
+    journal = _open_journal(assembly)
+    if journal is None:
+        return 1
+    try:
+        report = journal.audit()
+        where = journal.where
+    finally:
+        journal.close()
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+    elif report["broken"] is None:
+        print(f"audit: the chain of {report['events']:,} events in {where} is whole")
+    else:
+        broken = report["broken"]
+        print(f"audit: BROKEN at event {broken['seq']} ({broken['kind']} of document {broken['document_id']}, "
+              f"{broken['at']}): {broken['why']}; the {report['events']:,} events before it are whole")
+    return 0 if report["broken"] is None else 3
+
+
 def _story(journal: Journal, document_id: str) -> dict:
     return {"document": journal.document(document_id), "events": journal.events(document_id),
             "deliveries": journal.deliveries(document_id)}
@@ -522,6 +622,25 @@ def parser() -> argparse.ArgumentParser:
     trace.add_argument("id")
     trace.add_argument("--json", action="store_true")
     trace.set_defaults(handler=cmd_trace)
+
+    failed = commands.add_parser("failed", help="dead deliveries and refused documents")
+    failed.add_argument("--json", action="store_true")
+    failed.set_defaults(handler=cmd_failed)
+
+    resubmit = commands.add_parser("resubmit", help="send a dead delivery or a refused document again")
+    resubmit.add_argument("id", help="a delivery id, or a document id (its dead deliveries, or the refused document)")
+    resubmit.add_argument("--reason", required=True, help="why: journaled with the resubmission")
+    resubmit.add_argument("--by", default=_current_user(),
+                          help="who asks (default: the user running the command)")
+    resubmit.add_argument("--file", help="a corrected version of a refused document, journaled as a new version")
+    resubmit.add_argument("--json", action="store_true")
+    resubmit.set_defaults(handler=cmd_resubmit)
+
+    audit = commands.add_parser("audit", help="check the journal")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True)
+    verify = audit_commands.add_parser("verify", help="recompute the hash chain and name the first broken event")
+    verify.add_argument("--json", action="store_true")
+    verify.set_defaults(handler=cmd_audit)
 
     lint = commands.add_parser("lint", help="check config, routes and schemas without I/O")
     lint.set_defaults(handler=cmd_lint)

@@ -30,10 +30,20 @@ from .config import RetryPolicy
 from .delivery import Deliverer, Result
 from .errors import DocumentError, HubError, RefusedInput, ReusedMessageId, TransportError
 from .journal import Journal
-from .message import Inbound, Outgoing, new_id
+from .message import Inbound, Message, Outgoing, new_id
 from .parsing import check_size
 from .pipeline import Context, Outcome, business_fingerprint, process
 from .receipts import ANSWER_TYPE, error_receipt, error_receipt_name
+
+
+class _Nothing:
+    """The acknowledgement of a resubmitted document: its source was settled long ago."""
+
+    def ack(self) -> None:
+        pass
+
+    def nack(self, reason: str) -> None:
+        pass
 
 
 @dataclass
@@ -129,23 +139,27 @@ class Engine:
                 row = self._received(item.message, document_id, log, store=False)
                 return self._refuse(item, row, {}, Outcome(error=error), log)
 
-    def _received(self, message, document_id: str, log, store: bool = True) -> dict:
+    def _received(self, message, document_id: str, log, store: bool = True, resubmission: dict | None = None
+                  ) -> dict:
         """Journal the arrival. Bytes over the size limit are not kept (the source keeps them)."""
         digest = ""
         if store and message.size <= self.context.limits.max_bytes and len(message.body) == message.size:
             digest = self.journal.store_body(message.body)
-        self.journal.append(document_id, "RECEIVED", endpoint=message.endpoint,
-                            detail={"name": message.name, "sha256": digest, "size": message.size})
-        log.info("document.received", size=message.size, sha256=digest)
+        detail = {"name": message.name, "sha256": digest, "size": message.size}
+        if resubmission:
+            detail["resubmission"] = resubmission
+        self.journal.append(document_id, "RECEIVED", endpoint=message.endpoint, detail=detail)
+        log.info("document.received", size=message.size, sha256=digest, resubmission_of=(resubmission or {}).get("of"))
         return {"document_id": document_id, "endpoint": message.endpoint, "source_name": message.name,
-                "digest": digest, "size": message.size}
+                "digest": digest, "size": message.size, "resubmission_of": (resubmission or {}).get("of", "")}
 
-    def _record(self, item: Inbound) -> _Decision:
-        """Journal one received document and everything the pipeline decided about it."""
+    def _record(self, item: Inbound, resubmission: dict | None = None) -> _Decision:
+        """Journal one received document and everything the pipeline decided about it. A
+        ``resubmission`` (of, by, reason) is an operator's: not a duplicate of what it replaces."""
         message = item.message
         document_id = new_id()
         log = self.log.bind(document_id=document_id, endpoint=message.endpoint, source_name=message.name)
-        row = self._received(message, document_id, log)
+        row = self._received(message, document_id, log, resubmission=resubmission)
         digest = row["digest"]
         if not digest:  # too large to read: refused on its size alone
             try:
@@ -167,7 +181,8 @@ class Engine:
                            message_id=business.message_id, business_id=business.business_id)
         # At least once from the source, at most once onwards: a document this endpoint already
         # got accepted (same bytes, or same sender, type and message id) is not delivered again.
-        refused = self.journal.find_refused(endpoint=message.endpoint, digest=digest, source_name=message.name)
+        refused = None if resubmission else self.journal.find_refused(
+            endpoint=message.endpoint, digest=digest, source_name=message.name)
         if refused:
             # The same file again: its move to FailBox (or its nack) failed after it was refused.
             # Park it again, but do not answer twice.
@@ -255,6 +270,62 @@ class Engine:
                                     facts.get("message_type", ""), facts.get("message_id", ""),
                                     facts.get("sender", ""))
         self._fresh.append((pending, body))
+
+    # -- operators -----------------------------------------------------------
+
+    def resubmit(self, ident: str, *, by: str, reason: str, corrected: bytes | None = None) -> dict:
+        """Send again what failed, as an operator asks (``hub resubmit``):
+
+        - a DEAD delivery, or every DEAD delivery of a document: back in the outbox, due now;
+        - a refused (REJECTED or FAILED) document: processed again as a new document that names its
+          original, from its journaled bytes or from a ``corrected`` version.
+
+        Journaled on the original as RESUBMITTED with who and why. What is queued is sent by the
+        running hub (this engine's owner, or any hub when it has none)."""
+        if not by.strip() or not reason.strip():
+            raise HubError("a resubmission needs who asks for it and why")
+        who = {"by": by, "reason": reason}
+        with self.journal.transaction():
+            delivery = self.journal.delivery(ident)
+            document = self.journal.document(delivery["document_id"] if delivery else ident)
+            if document is None:
+                raise HubError(f"nothing in the journal is known as {ident}")
+            dead = [d for d in self.journal.deliveries(document["document_id"]) if d["state"] == j.DEAD
+                    and (delivery is None or d["delivery_id"] == delivery["delivery_id"])]
+            if delivery is not None and not dead:
+                raise HubError(f"delivery {ident} is {delivery['state']}, not DEAD: nothing to resubmit")
+            if dead:
+                if corrected is not None:
+                    raise HubError("a corrected document replaces a refused one; these deliveries failed in "
+                                   "transport and are sent again as they are")
+                for row in dead:
+                    self.journal.requeue_delivery(row["delivery_id"])
+                    self.journal.append(row["document_id"], "RESUBMITTED", endpoint=row["endpoint"],
+                                        route=row["route"], reason=reason,
+                                        detail={**who, "delivery_id": row["delivery_id"]})
+                self.log.info("document.resubmitted", document_id=document["document_id"],
+                              deliveries=[row["delivery_id"] for row in dead], **who)
+                result = {"document_id": document["document_id"], "requeued": [row["delivery_id"] for row in dead]}
+            elif document["state"] in (j.REJECTED, j.FAILED):
+                body = corrected if corrected is not None else self.journal.body(document["sha256"])
+                item = Inbound(Message(body=body, endpoint=document["endpoint"], name=document["source_name"]),
+                               _Nothing())
+                decision = self._record(item, resubmission={"of": document["document_id"], **who,
+                                                            "corrected": corrected is not None})
+                self.journal.append(document["document_id"], "RESUBMITTED", endpoint=document["endpoint"],
+                                    reason=reason, detail={**who, "as": decision.document_id,
+                                                           "corrected": corrected is not None})
+                result = {"document_id": document["document_id"], "new_document_id": decision.document_id,
+                          "accepted": decision.accepted, "reason": decision.reason}
+            else:
+                raise HubError(f"document {document['document_id']} is {document['state']} with no DEAD "
+                               "delivery: nothing to resubmit")
+        fresh, self._fresh = self._fresh, []
+        if self.owner:  # a running engine sends what it queued; a command leaves it to the running hub
+            for pending, body in fresh:
+                self._submit(pending, body)
+        logs.flush()
+        return result
 
     # -- delivering ----------------------------------------------------------
 

@@ -371,14 +371,14 @@ class Journal:
     def add_document(self, document_id: str, endpoint: str, source_name: str, digest: str, size: int, *,
                      state: str, reason: str = "", message_type: str = "", dialect: str = "",
                      message_id: str = "", sender: str = "", business_id: str = "", part: str = "",
-                     keys: dict[str, str] | None = None) -> None:
+                     keys: dict[str, str] | None = None, resubmission_of: str = "") -> None:
         """One row per received document, written once with what the pipeline found out."""
         self._db.execute(
             "INSERT INTO documents (document_id, received_at, endpoint, source_name, sha256, size, message_type,"
-            " dialect, message_id, sender, business_id, part, state, reason)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " dialect, message_id, sender, business_id, part, state, reason, resubmission_of)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (document_id, now(), endpoint, source_name, digest, size, message_type, dialect, message_id, sender,
-             business_id, part, state, reason),
+             business_id, part, state, reason, resubmission_of),
         )
         if keys:
             self._db.executemany(
@@ -537,15 +537,73 @@ class Journal:
 
     def verify_chain(self) -> int | None:
         """The seq of the first event whose hash does not match, or None when the chain is whole."""
-        prev = GENESIS
+        broken = self.audit()["broken"]
+        return broken["seq"] if broken else None
+
+    def audit(self) -> dict:
+        """Recompute the hash chain from the first event: how many events, and the first broken one
+        (its seq, document, kind and why), or None."""
+        prev, count = GENESIS, 0
         for seq, document_id, at, kind, endpoint, route, reason, detail, prev_hash, digest in self._db.execute(
             "SELECT seq, document_id, at, kind, endpoint, route, reason, detail, prev_hash, hash"
             " FROM events ORDER BY seq"
         ):
-            if prev_hash != prev or event_hash(prev, document_id, at, kind, endpoint, route, reason, detail) != digest:
-                return seq
+            why = ""
+            if prev_hash != prev:
+                why = "its link to the event before does not match: an event before it was removed or inserted"
+            elif event_hash(prev, document_id, at, kind, endpoint, route, reason, detail) != digest:
+                why = "its content does not match its hash: it was altered after it was written"
+            if why:
+                return {"events": count, "broken": {"seq": seq, "document_id": document_id, "at": at,
+                                                    "kind": kind, "why": why}}
             prev = digest
-        return None
+            count += 1
+        return {"events": count, "broken": None}
+
+    # -- operators -----------------------------------------------------------
+
+    def delivery(self, delivery_id: str) -> dict | None:
+        return self._row("SELECT * FROM deliveries WHERE delivery_id=?", (delivery_id,))
+
+    def _row(self, sql: str, params: tuple) -> dict | None:
+        cursor = self._db.execute(sql, params)
+        row = cursor.fetchone()
+        return dict(zip([c[0] for c in cursor.description], row)) if row else None
+
+    def _rows(self, sql: str, params: tuple = ()) -> list[dict]:
+        cursor = self._db.execute(sql, params)
+        names = [c[0] for c in cursor.description]
+        return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+    def failed(self) -> dict:
+        """What needs an operator: DEAD deliveries, and refused documents not resubmitted since."""
+        dead = self._rows(
+            "SELECT d.delivery_id, d.document_id, d.endpoint, d.route, d.kind, d.attempts, d.last_error,"
+            " d.updated_at, doc.message_type, doc.business_id, doc.endpoint AS source"
+            " FROM deliveries d JOIN documents doc ON doc.document_id = d.document_id"
+            " WHERE d.state=? ORDER BY d.updated_at", (DEAD,))
+        refused = self._rows(
+            "SELECT document_id, received_at, endpoint, source_name, message_type, business_id, state, reason"
+            " FROM documents doc WHERE state IN (?, ?) AND NOT EXISTS"
+            " (SELECT 1 FROM documents later WHERE later.resubmission_of = doc.document_id)"
+            " ORDER BY received_at", (REJECTED, FAILED))
+        return {"dead": dead, "refused": refused}
+
+    def requeue_delivery(self, delivery_id: str) -> None:
+        """A DEAD delivery back in the outbox, due now, with a fresh count of attempts."""
+        at = now()
+        self._db.execute(
+            "UPDATE deliveries SET state=?, attempts=0, last_error='', updated_at=?, due_at=?, claimed_by='',"
+            " claimed_until='' WHERE delivery_id=?", (PENDING, at, at, delivery_id))
+        self._db.execute("UPDATE documents SET state=? WHERE state=? AND document_id ="
+                         " (SELECT document_id FROM deliveries WHERE delivery_id=?)", (ACCEPTED, DELIVERED, delivery_id))
+
+    def counts(self) -> dict:
+        """Documents and deliveries by state (``hub status``)."""
+        return {
+            "documents": dict(self._db.execute("SELECT state, COUNT(*) FROM documents GROUP BY state").fetchall()),
+            "deliveries": dict(self._db.execute("SELECT state, COUNT(*) FROM deliveries GROUP BY state").fetchall()),
+        }
 
 
 def event_hash(prev: str, document_id: str, at: str, kind: str, endpoint: str, route: str, reason: str,

@@ -84,3 +84,18 @@ def test_the_chain_continues_across_restarts(journal_store):
     with journal.transaction():
         journal.append("D2", "RECEIVED")
     assert journal.verify_chain() is None
+
+
+def test_a_removed_event_breaks_the_chain_at_the_next_one(journal_store):
+    journal = journal_store.open()
+    with journal.transaction():
+        for number in range(4):
+            journal.append(f"D{number}", "RECEIVED")
+    if journal_store.backend == "sqlite":
+        journal_store.raw("DROP TRIGGER events_are_append_only_delete")
+    else:
+        journal_store.raw("ALTER TABLE events DISABLE TRIGGER events_are_append_only_row")
+    journal_store.raw("DELETE FROM events WHERE seq=2")
+    report = journal.audit()
+    assert report["broken"]["seq"] == 3 and "removed or inserted" in report["broken"]["why"]
+    assert report["events"] == 1
