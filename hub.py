@@ -110,10 +110,16 @@ def consistency_problems(assembly: Assembly) -> list[str]:
                 if spec.source[0] not in rule.types or len(rule.types) != 1:
                     problems.append(f"{where}: map {spec.name} converts {spec.source[0]}, "
                                     f"but the route matches {', '.join(rule.types)}")
-                if spec.params:
-                    problems.append(f"{where}: map {spec.name} needs {', '.join(spec.params)} from the journal, "
-                                    "which a route cannot supply yet")
-                if spec.target[1] != receiver.dialect:
+                supplied = {param for param, _ in destination.params}
+                missing = [param for param in spec.params if param not in supplied]
+                if missing:
+                    problems.append(f"{where}: map {spec.name} needs {', '.join(missing)}: name the correlation "
+                                    f"key each comes from, params = {{ {missing[0]} = \"...\" }}")
+                unknown = sorted(supplied - set(spec.params))
+                if unknown:
+                    problems.append(f"{where}: map {spec.name} takes no parameter {', '.join(unknown)}")
+                # "hub" is the dialect of the hub's own formats (closing notice, joint review): every party reads it
+                if spec.target[1] not in (receiver.dialect, "hub"):
                     problems.append(f"{where}: map {spec.name} produces the {spec.target[1]} dialect, "
                                     f"but {receiver.name} speaks {receiver.dialect}")
                 output_types = {spec.target[0]}
@@ -402,6 +408,41 @@ def cmd_resubmit(args) -> int:
     return 0 if result.get("accepted", True) else 1
 
 
+def cmd_status(args) -> int:
+    """What the journal says now: documents and deliveries by state, receipts overdue, reviews open."""
+    assembly = assemble(args.config, args.data_dir)
+    journal = _open_journal(assembly)
+    if journal is None:
+        return 1
+    try:
+        status = {**journal.counts(), "journal": journal.where,
+                  "receipts_waiting": len(journal.expectations(state="WAITING")),
+                  "receipts_overdue": journal.expectations(state="OVERDUE"),
+                  "receipts_late": journal.expectations(state="LATE"),
+                  "reviews": journal.gathers() if hasattr(journal, "gathers") else []}
+    finally:
+        journal.close()
+    if args.json:
+        print(json.dumps(status, ensure_ascii=False, indent=2))
+        return 0
+    print(f"journal {status['journal']}")
+    print("documents:  " + (", ".join(f"{state} {count}" for state, count in sorted(status["documents"].items()))
+                            or "none"))
+    print("deliveries: " + (", ".join(f"{state} {count}" for state, count in sorted(status["deliveries"].items()))
+                            or "none"))
+    print(f"receipts:   {status['receipts_waiting']} waiting, {len(status['receipts_overdue'])} overdue, "
+          f"{len(status['receipts_late'])} arrived late")
+    for row in status["receipts_overdue"]:
+        print(f"  OVERDUE  {row['receipt_type']} from {row['endpoint']} for document {row['document_id']} "
+              f"(route {row['route']}), due {row['due_at']}")
+    for row in status["receipts_late"]:
+        print(f"  LATE     {row['receipt_type']} from {row['endpoint']} for document {row['document_id']}: "
+              f"receipt {row['receipt_id']}")
+    for review in status["reviews"]:
+        print(f"  review {review['gather_key']} ({review['state']}): {review['summary']}")
+    return 0
+
+
 def cmd_audit(args) -> int:
     """Recompute the journal's hash chain; name the first broken event."""
     assembly = assemble(args.config, args.data_dir)
@@ -635,6 +676,10 @@ def parser() -> argparse.ArgumentParser:
     resubmit.add_argument("--file", help="a corrected version of a refused document, journaled as a new version")
     resubmit.add_argument("--json", action="store_true")
     resubmit.set_defaults(handler=cmd_resubmit)
+
+    status = commands.add_parser("status", help="documents and deliveries by state, overdue receipts, open reviews")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(handler=cmd_status)
 
     audit = commands.add_parser("audit", help="check the journal")
     audit_commands = audit.add_subparsers(dest="audit_command", required=True)

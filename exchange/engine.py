@@ -21,6 +21,7 @@ so a folder destination is overwritten, not doubled).
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 
@@ -29,11 +30,30 @@ from . import logs
 from .config import RetryPolicy
 from .delivery import Deliverer, Result
 from .errors import DocumentError, HubError, RefusedInput, ReusedMessageId, TransportError
+from .facts import Earlier
 from .journal import Journal
 from .message import Inbound, Message, Outgoing, new_id
 from .parsing import check_size
 from .pipeline import Context, Outcome, business_fingerprint, process
 from .receipts import ANSWER_TYPE, error_receipt, error_receipt_name
+
+
+def _duration(seconds: float) -> str:
+    for unit, size in (("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"
+
+
+class JournalFacts:
+    """``facts.Facts`` from the journal, for the pure steps (read in the engine's thread)."""
+
+    def __init__(self, journal: Journal):
+        self.journal = journal
+
+    def correlated(self, keys: dict[str, str]) -> list[Earlier]:
+        return [Earlier(row["document_id"], row["endpoint"], row["message_type"], row["received_at"], row["keys"])
+                for row in self.journal.correlated(keys)]
 
 
 class _Nothing:
@@ -57,7 +77,7 @@ class _Decision:
 class Engine:
     def __init__(self, context: Context, journal: Journal, inbound: dict, outbound: dict,
                  batch_size: int = 100, owner: str = ""):
-        self.context = context
+        self.context = dataclasses.replace(context, facts=JournalFacts(journal))
         self.journal = journal
         self.inbound = inbound
         self.outbound = outbound
@@ -219,8 +239,50 @@ class Engine:
                         map_name=copy.destination.map or "", body=copy.body,
                         digest=digest if copy.body is message.body else None,
                         name=f"{copy.message_type}_{document_id}.xml", kind=j.ROUTED_COPY, event="QUEUED")
+            rule = self.context.router.rule(copy.destination.route)
+            for receipt_type, within in rule.expects if rule is not None else ():
+                self.journal.add_expectation(document_id, copy.destination.endpoint, copy.destination.route,
+                                             receipt_type, within)
+        if outcome.answers is not None:
+            self._correlate(document_id, business.message_type, message.endpoint, outcome.answers, log,
+                            {**facts["keys"], "business_id": facts["business_id"]})
         self.journal.add_document(**row, state=j.ACCEPTED, **facts)
         return _Decision(item, document_id, True)
+
+    def _correlate(self, document_id: str, message_type: str, endpoint: str, original: Earlier, log,
+                   keys: dict[str, str]) -> None:
+        """A receipt that answers an earlier document: both sides journaled, its expectation settled,
+        and the numbers it assigned (SeqNo, BondInvtNo) learnt as the original's keys."""
+        expected = self.journal.fulfil_expectation(original.document_id, endpoint, message_type, document_id)
+        learnt = self.journal.learn_keys(original.document_id, {k: v for k, v in keys.items() if k != "cop_msg_id"})
+        state = expected["state"] if expected else "UNEXPECTED"
+        self.journal.append(document_id, "CORRELATED", endpoint=endpoint,
+                            detail={"original": original.document_id, "type": original.message_type})
+        reason = {j.RECEIVED: "in time", j.LATE: "after its deadline had passed",
+                  "UNEXPECTED": "no route expected it"}[state]
+        self.journal.append(original.document_id, "RECEIPT", endpoint=endpoint, reason=f"{message_type} {reason}",
+                            detail={"receipt": document_id, "type": message_type, "state": state,
+                                    **({"learnt_keys": learnt} if learnt else {})})
+        log.info("receipt.correlated", original=original.document_id, original_type=original.message_type,
+                 state=state)
+
+    def check_overdue(self) -> int:
+        """Alert on every receipt whose time ran out: a log event and a journal event (``hub status``)."""
+        overdue = self.journal.overdue_expectations()
+        if not overdue:
+            return 0
+        with self.journal.transaction():
+            for row in overdue:
+                self.journal.mark_overdue(row["expectation_id"])
+                reason = (f"no {row['receipt_type']} from {row['endpoint']} within "
+                          f"{_duration(row['within_s'])} of delivery (due {row['due_at']})")
+                self.journal.append(row["document_id"], "RECEIPT_OVERDUE", endpoint=row["endpoint"],
+                                    route=row["route"], reason=reason,
+                                    detail={"receipt_type": row["receipt_type"], "due_at": row["due_at"]})
+                self.log.error("receipt.overdue", document_id=row["document_id"], endpoint=row["endpoint"],
+                               route=row["route"], receipt_type=row["receipt_type"], due_at=row["due_at"],
+                               reason=reason)
+        return len(overdue)
 
     def _same_business(self, earlier_digest: str, body: bytes) -> bool:
         try:
@@ -355,6 +417,7 @@ class Engine:
         for pending in due:
             self._submit(pending, self.journal.body(pending.sha256))
             submitted += 1
+        self.check_overdue()
         return submitted
 
     def settle_finished(self, wait: float = 0.0) -> int:
@@ -381,6 +444,8 @@ class Engine:
             self.journal.append(delivery.document_id, kind, endpoint=delivery.endpoint, route=delivery.route,
                                 detail={"delivery_id": delivery.delivery_id, "name": delivery.name})
             log.info(f"delivery.{kind.lower()}", name=delivery.name)
+            if delivery.kind == j.ROUTED_COPY:
+                self.journal.start_expectations(delivery.document_id, delivery.endpoint)
             return delivery.document_id if delivery.kind == j.ROUTED_COPY else None
         attempts = delivery.attempts + 1
         policy = self.context.endpoints[delivery.endpoint].retry if delivery.endpoint in self.context.endpoints \

@@ -102,6 +102,20 @@ CREATE TABLE IF NOT EXISTS deliveries (
 );
 CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries (state, due_at);
 CREATE INDEX IF NOT EXISTS deliveries_document ON deliveries (document_id);
+CREATE TABLE IF NOT EXISTS expectations (
+    expectation_id TEXT PRIMARY KEY,
+    document_id  TEXT NOT NULL,
+    endpoint     TEXT NOT NULL,
+    route        TEXT NOT NULL,
+    receipt_type TEXT NOT NULL,
+    within_s     DOUBLE PRECISION NOT NULL,
+    due_at       TEXT NOT NULL DEFAULT '',
+    state        TEXT NOT NULL,
+    receipt_id   TEXT NOT NULL DEFAULT '',
+    updated_at   TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS expectations_document ON expectations (document_id);
+CREATE INDEX IF NOT EXISTS expectations_waiting ON expectations (state, due_at);
 """
 
 _SQLITE_GUARDS = """
@@ -266,6 +280,8 @@ GENESIS = "0" * 64
 ACCEPTED, DELIVERED, REJECTED, FAILED, DUPLICATE = "ACCEPTED", "DELIVERED", "REJECTED", "FAILED", "DUPLICATE"
 # Delivery kinds and states
 ROUTED_COPY, ERROR_RECEIPT = "document", "error-receipt"
+# Expectation states: a receipt owed by a destination
+WAITING, RECEIVED, OVERDUE, LATE = "WAITING", "RECEIVED", "OVERDUE", "LATE"
 PENDING, SENT, DEAD = "PENDING", "DELIVERED", "DEAD"
 
 
@@ -380,6 +396,9 @@ class Journal:
             (document_id, now(), endpoint, source_name, digest, size, message_type, dialect, message_id, sender,
              business_id, part, state, reason, resubmission_of),
         )
+        keys = dict(keys or {})
+        if business_id:
+            keys.setdefault("business_id", business_id)
         if keys:
             self._db.executemany(
                 "INSERT INTO keys (document_id, name, value) VALUES (?, ?, ?)",
@@ -559,6 +578,81 @@ class Journal:
             prev = digest
             count += 1
         return {"events": count, "broken": None}
+
+    # -- correlation and receipts ---------------------------------------------
+
+    def correlated(self, keys: dict[str, str]) -> list[dict]:
+        """Accepted documents sharing a (name, value) of ``keys``, earliest first, with all their keys."""
+        pairs = [(name, value) for name, value in keys.items() if value]
+        if not pairs:
+            return []
+        match = " OR ".join("(k.name=? AND k.value=?)" for _ in pairs)
+        rows = self._db.execute(
+            "SELECT DISTINCT d.document_id, d.endpoint, d.message_type, d.received_at FROM documents d"
+            f" JOIN keys k ON k.document_id = d.document_id WHERE ({match}) AND d.state IN (?, ?)"
+            " ORDER BY d.received_at, d.document_id LIMIT 50",
+            (*[x for pair in pairs for x in pair], ACCEPTED, DELIVERED)).fetchall()
+        found = []
+        for document_id, endpoint, message_type, received_at in rows:
+            their = dict(self._db.execute("SELECT name, value FROM keys WHERE document_id=?", (document_id,)).fetchall())
+            found.append({"document_id": document_id, "endpoint": endpoint, "message_type": message_type,
+                          "received_at": received_at, "keys": their})
+        return found
+
+    def learn_keys(self, document_id: str, keys: dict[str, str]) -> dict[str, str]:
+        """Keys an answer assigned to its original (customs gives a list its SeqNo and BondInvtNo in the
+        receipt): added to the original's, so later answers that carry only those find it too."""
+        known = {name for (name,) in self._db.execute("SELECT name FROM keys WHERE document_id=?", (document_id,))}
+        new = {name: value for name, value in keys.items() if value and name not in known}
+        self._db.executemany("INSERT INTO keys (document_id, name, value) VALUES (?, ?, ?)",
+                             [(document_id, name, value) for name, value in new.items()])
+        return new
+
+    def add_expectation(self, document_id: str, endpoint: str, route: str, receipt_type: str, within: float) -> None:
+        """A receipt ``endpoint`` owes for ``document_id``; its clock starts when the copy is delivered."""
+        self._db.execute(
+            "INSERT INTO expectations (expectation_id, document_id, endpoint, route, receipt_type, within_s, state,"
+            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (f"{document_id}:{endpoint}:{receipt_type}", document_id, endpoint, route, receipt_type, within,
+             WAITING, now()))
+
+    def start_expectations(self, document_id: str, endpoint: str) -> None:
+        for expectation_id, within in self._db.execute(
+                "SELECT expectation_id, within_s FROM expectations WHERE document_id=? AND endpoint=? AND due_at=''",
+                (document_id, endpoint)).fetchall():
+            self._db.execute("UPDATE expectations SET due_at=?, updated_at=? WHERE expectation_id=?",
+                             (now(within), now(), expectation_id))
+
+    def fulfil_expectation(self, document_id: str, endpoint: str, receipt_type: str, receipt_id: str) -> dict | None:
+        """The receipt arrived: RECEIVED in time, LATE after its alert. None: it was not expected."""
+        row = self._row("SELECT * FROM expectations WHERE document_id=? AND endpoint=? AND receipt_type=?"
+                        " AND state IN (?, ?)", (document_id, endpoint, receipt_type, WAITING, OVERDUE))
+        if row is None:
+            return None
+        state = LATE if row["state"] == OVERDUE else RECEIVED
+        self._db.execute("UPDATE expectations SET state=?, receipt_id=?, updated_at=? WHERE expectation_id=?",
+                         (state, receipt_id, now(), row["expectation_id"]))
+        return {**row, "state": state}
+
+    def overdue_expectations(self) -> list[dict]:
+        """Receipts whose time has run out and that have not been alerted on yet."""
+        return self._rows("SELECT * FROM expectations WHERE state=? AND due_at != '' AND due_at < ? ORDER BY due_at",
+                          (WAITING, now()))
+
+    def mark_overdue(self, expectation_id: str) -> None:
+        self._db.execute("UPDATE expectations SET state=?, updated_at=? WHERE expectation_id=?",
+                         (OVERDUE, now(), expectation_id))
+
+    def expectations(self, state: str | None = None, document_id: str | None = None) -> list[dict]:
+        where, params = [], []
+        if state:
+            where.append("state=?")
+            params.append(state)
+        if document_id:
+            where.append("document_id=?")
+            params.append(document_id)
+        sql = "SELECT * FROM expectations" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY due_at"
+        return self._rows(sql, tuple(params))
 
     # -- operators -----------------------------------------------------------
 

@@ -24,7 +24,9 @@ from . import streaming
 from .catalog import Catalog, DocumentKind
 from .config import Endpoint
 from .envelope import Document, Envelope
-from .errors import MAX_ISSUES, ConversionError, HubError, InvalidDocument, Issue, RefusedInput, Unauthorized
+from .errors import (MAX_ISSUES, ConversionError, HubError, InvalidDocument, Issue, RefusedInput, Unauthorized,
+                     Unroutable)
+from .facts import Earlier, Facts, correlation_keys
 from .parsing import Limits, check_tree_size, parse
 from .routing import Destination, Router
 from .streaming import Lines
@@ -57,6 +59,7 @@ class Outcome:
     copies: list[Copy] = field(default_factory=list)
     error: HubError | None = None
     seconds: float = 0.0
+    answers: Earlier | None = None  # the original this document answers (a receipt's), when known
 
     @property
     def accepted(self) -> bool:
@@ -72,6 +75,7 @@ class Context:
     endpoints: dict[str, Endpoint]
     limits: Limits
     node_id: str = "DXPHUB0000000001"  # the hub's own electronic-port node id, for DXP it wraps
+    facts: Facts | None = None  # earlier documents (the journal's), for receipts and map parameters
 
 
 def read_envelope(data: bytes, context: Context) -> Document:
@@ -175,7 +179,9 @@ def authorize(endpoint: Endpoint, kind: DocumentKind, document: Document) -> Non
     """The sender id and the type must be ones this inbound endpoint may use."""
     sender = document.business.sender
     issues = []
-    if sender not in endpoint.ids:
+    # A bare format with no sender field (H2010's DEC_RESULT) is vouched for by the endpoint it came on.
+    unsigned = document.business.shape == "bare" and not sender
+    if sender not in endpoint.ids and not unsigned:
         issues.append(Issue(f"endpoint {endpoint.name} may not send as {sender or '(no sender id)'}; "
                             f"its sender ids are {', '.join(endpoint.ids) or 'none'}"))
     if kind.type not in endpoint.may_send:
@@ -187,7 +193,8 @@ def authorize(endpoint: Endpoint, kind: DocumentKind, document: Document) -> Non
 
 def convert(context: Context, destination: Destination, document: Document, original: bytes,
             converted: tuple[bytes, str, Step] | None = None, kind: DocumentKind | None = None,
-            business: bytes | None = None) -> tuple[bytes, str, Step | None]:
+            business: bytes | None = None, params: dict[str, str] | None = None
+            ) -> tuple[bytes, str, Step | None]:
     """The bytes for one destination, checked against the target's schema before they leave.
     ``converted``: the map's checked output, and ``business`` its business fingerprint, for a
     document read in slices (whose ``document`` is only its skeleton)."""
@@ -206,22 +213,23 @@ def convert(context: Context, destination: Destination, document: Document, orig
     else:
         spec = context.catalog.maps[destination.map]
         started = time.perf_counter()
-        result = context.catalog.convert(destination.map, document)
+        result = context.catalog.convert(destination.map, document, params)
         body = etree.tostring(result, xml_declaration=True, encoding="UTF-8")
         try:
-            kind, output = context.catalog.identify(envelopes.read(result, context.limits))
-            if (kind.type, kind.dialect) != spec.target:
+            target, output = context.catalog.identify(envelopes.read(result, context.limits))
+            if (target.type, target.dialect) != spec.target:
                 raise ConversionError(
-                    f"map {spec.name} produced {kind.label}, not {spec.target[0]}/{spec.target[1]}")
-            context.catalog.validate(kind, output, file=f"output of {spec.name}")
+                    f"map {spec.name} produced {target.label}, not {spec.target[0]}/{spec.target[1]}")
+            context.catalog.validate(target, output, file=f"output of {spec.name}")
         except ConversionError:
             raise
         except HubError as exc:
             raise ConversionError(
                 f"the output of map {spec.name} for {destination.endpoint} is not a valid "
                 f"{spec.target[0]}/{spec.target[1]}: {exc.reason}", exc.issues) from exc
-        message_type = kind.type
-        step = Step("CONVERTED", {"map": spec.name, "to": f"{kind.type}/{kind.dialect}", "ms": _ms(started)},
+        message_type = target.type
+        step = Step("CONVERTED", {"map": spec.name, "to": f"{target.type}/{target.dialect}", "ms": _ms(started),
+                                  **({"params": params} if params else {})},
                     route=destination.route, endpoint=destination.endpoint)
     if message_type not in receiver.may_receive:
         raise ConversionError(
@@ -267,13 +275,14 @@ def process(data: bytes, endpoint_name: str, source_name: str, context: Context)
         outcome.steps.append(Step("VALIDATED", {"type": kind.type, "dialect": kind.dialect,
                                                 "xsd": kind.xsd.name, "ms": _ms(started)}))
         routed = time.perf_counter()
-        destinations = context.router.route(kind.type, endpoint_name, document)
+        destinations, params = _route(context, kind, endpoint_name, document, outcome)
         outcome.steps.append(Step("ROUTED", {
             "destinations": [{"endpoint": d.endpoint, "route": d.route, "map": d.map} for d in destinations],
             "ms": _ms(routed)}, route=",".join(sorted({d.route for d in destinations}))))
         # Convert for every destination before queueing any: a document goes to all or to none.
         for destination in destinations:
-            body, message_type, step = convert(context, destination, document, data, kind=kind)
+            body, message_type, step = convert(context, destination, document, data, kind=kind,
+                                               params=params.get(destination))
             if step is not None:
                 outcome.steps.append(step)
             outcome.copies.append(Copy(destination, body, message_type))
@@ -282,6 +291,39 @@ def process(data: bytes, endpoint_name: str, source_name: str, context: Context)
         outcome.copies = []
     outcome.seconds = time.perf_counter() - started
     return outcome
+
+
+def _route(context: Context, kind: DocumentKind, endpoint_name: str, document: Document, outcome: Outcome
+           ) -> tuple[list[Destination], dict[Destination, dict[str, str]]]:
+    """The destinations, with the map parameters each takes from correlation keys. A destination
+    whose parameter is found neither in this document's keys nor in an earlier document's is not
+    for this document (a clearance result for a declaration no zone inventory names): it is
+    skipped, and said so in the ROUTED step. The original a receipt answers goes in ``outcome``."""
+    keys = correlation_keys(document.business)
+    earlier = context.facts.correlated(keys) if context.facts is not None and keys else []
+    candidates = context.router.route(kind.type, endpoint_name, document, earlier)
+    for rule in context.router.rules:
+        if rule.answers and any(d.route == rule.name for d in candidates):
+            outcome.answers = outcome.answers or context.router.original(rule, endpoint_name, earlier)
+    destinations, params, skipped = [], {}, []
+    for destination in candidates:
+        values = {}
+        for param, key in destination.params:
+            value = keys.get(key) or next((e.keys[key] for e in reversed(earlier) if e.keys.get(key)), "")
+            if not value:
+                skipped.append(f"{destination.endpoint} via {destination.map}: no {key} in this document "
+                               f"or in any document correlated with it")
+                break
+            values[param] = value
+        else:
+            destinations.append(destination)
+            params[destination] = values
+    if not destinations:
+        reason = f"no route for {kind.type} from endpoint {endpoint_name}: " + "; ".join(skipped)
+        raise Unroutable(reason, [Issue(reason)])
+    if skipped:
+        outcome.steps.append(Step("SKIPPED", {"destinations": skipped}))
+    return destinations, params
 
 
 def _process_sliced(data: bytes, endpoint_name: str, source_name: str, context: Context, kind: DocumentKind,

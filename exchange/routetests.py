@@ -9,6 +9,8 @@ They sit beside the rules, in the same ``routes/*.toml`` files::
     expect   = [{ endpoint = "customs" }]
     # expect = [{ endpoint = "zone", map = "...", output = "expected.xml" }]  output compared as C14N
     # expect = []   the document must be refused; add  error = "unroutable"  to name the cause
+    # journal = [{ document = "../samples/customs/INV202-receipt.xml", from = "customs" }]
+    #               documents the journal already holds, for routes that correlate (answers, params)
 
 ``hub test-routes`` and the pytest suite both run them through the real
 pipeline (parse, validate, route, convert), with no I/O beyond reading files.
@@ -16,13 +18,15 @@ pipeline (parse, validate, route, convert), with no I/O beyond reading files.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lxml import etree
 
 from .errors import ConfigError
-from .pipeline import Context, process
+from .facts import Earlier, correlation_keys
+from .pipeline import Context, process, read_document
 from .spec import Table
 
 _CANONICAL_PARSER = etree.XMLParser(remove_blank_text=True, resolve_entities=False, no_network=True)
@@ -54,7 +58,13 @@ def run_one(path: Path, table: Table, context: Context) -> RouteTestResult:
         output = entry.str("output", "")
         expected[(entry.str("endpoint"), entry.str("map", None))] = path.parent / output if output else None
         entry.done()
+    earlier = []
+    for entry in table.tables("journal"):
+        earlier.append((path.parent / entry.str("document"), entry.str("from")))
+        entry.done()
     table.done()
+    if earlier:
+        context = dataclasses.replace(context, facts=_KnownDocuments(earlier, context))
     if sender not in context.endpoints:
         raise table.error("from", f"no endpoint named {sender}")
     try:
@@ -88,6 +98,20 @@ def run_one(path: Path, table: Table, context: Context) -> RouteTestResult:
             if _canonical(actual[key].body) != want:
                 result.problems.append(f"the output for {key[0]} differs from {output.name}")
     return result
+
+
+class _KnownDocuments:
+    """``facts.Facts`` over documents a test says the journal holds (processed, so their keys are real)."""
+
+    def __init__(self, documents: list[tuple[Path, str]], context: Context):
+        self.known = []
+        for number, (file, endpoint) in enumerate(documents):
+            kind, document = read_document(file.read_bytes(), context)
+            self.known.append(Earlier(f"test-{number}", endpoint, kind.type, f"{number:06d}",
+                                      correlation_keys(document.business)))
+
+    def correlated(self, keys: dict[str, str]) -> list[Earlier]:
+        return [e for e in self.known if any(e.keys.get(name) == value for name, value in keys.items())]
 
 
 def run_all(tests: list[tuple[Path, Table]], context: Context) -> list[RouteTestResult]:

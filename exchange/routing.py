@@ -13,7 +13,22 @@ Rules live in ``routes/*.toml``, read in file-name order::
     [[route]]
     name = "receipts-back"
     type = ["INV201", "SAS221"]
+    answers = ["INV101", "SAS121"]        # to the sender of the original it answers (found by its
+                                          # correlation keys in the journal), else:
     to_receivers = true                   # to the endpoints owning the envelope's receiver ids
+
+    [[route]]
+    name = "lists-to-customs"
+    type = "INV101"
+    to = [{ endpoint = "customs" }]
+    expect = [{ receipt = "INV201", within = "30m" }]   # an alert when no INV201 answers in 30 minutes
+
+    [[route]]
+    name = "closing-notices"
+    type = "DEC_RESULT"
+    to = [{ endpoint = "zone", map = "dec-result-to-closing-notice", params = { bondInvtNo = "bond_invt_no" } }]
+                                          # a map parameter from a correlation key of this document or of
+                                          # an earlier one; a destination whose key is found nowhere is skipped
 
 Every rule that matches contributes its destinations (publish-subscribe, as in
 BizTalk): a new partner is connected by adding a rule, without editing the
@@ -32,6 +47,7 @@ from lxml import etree
 
 from .envelope import DEC_NS, DSIG_NS, DXP_NS, Document
 from .errors import ConfigError, Issue, Unroutable
+from .facts import Earlier
 from .spec import Table, load_toml
 
 #: prefixes usable in ``where`` predicates
@@ -47,6 +63,7 @@ class Destination:
     endpoint: str
     map: str | None = None
     envelope: str = "as-received"  # as-received | none (unwrap a DxpMsg) | dxp (wrap for the electronic port)
+    params: tuple[tuple[str, str], ...] = ()  # (map parameter, correlation key it takes its value from)
 
 
 @dataclass(frozen=True)
@@ -58,6 +75,8 @@ class Rule:
     predicates: tuple[tuple[str, etree.XPath], ...]
     destinations: tuple[Destination, ...]
     to_receivers: bool
+    answers: tuple[str, ...] = ()  # types of the original this document answers: back to its sender
+    expects: tuple[tuple[str, float], ...] = ()  # (receipt type, seconds) each destination owes an answer
 
     def matches(self, message_type: str, endpoint: str, document: Document) -> bool:
         if message_type not in self.types:
@@ -73,7 +92,16 @@ class Router:
         #: sender/receiver id -> the endpoint that owns it, for ``to_receivers`` rules
         self.endpoint_ids = endpoint_ids
 
-    def route(self, message_type: str, endpoint: str, document: Document) -> list[Destination]:
+    def rule(self, name: str) -> Rule | None:
+        return next((rule for rule in self.rules if rule.name == name), None)
+
+    def original(self, rule: Rule, endpoint: str, earlier: list[Earlier]) -> Earlier | None:
+        """The document a ``rule.answers`` document answers: the earliest correlated one of those
+        types that came from another endpoint."""
+        return next((e for e in earlier if e.message_type in rule.answers and e.endpoint != endpoint), None)
+
+    def route(self, message_type: str, endpoint: str, document: Document, earlier: list[Earlier] = ()
+              ) -> list[Destination]:
         destinations: list[Destination] = []
         seen: set[tuple[str, str | None]] = set()
 
@@ -88,7 +116,10 @@ class Router:
                 continue
             for destination in rule.destinations:
                 add(destination)
-            if rule.to_receivers:
+            original = self.original(rule, endpoint, list(earlier)) if rule.answers else None
+            if original is not None:
+                add(Destination(rule.name, original.endpoint))
+            elif rule.to_receivers:
                 for receiver in document.business.receivers:
                     owner = self.endpoint_ids.get(receiver)
                     if owner is None:
@@ -119,8 +150,15 @@ def _rule(table: Table) -> Rule:
         raise table.error("type", "expected a type name or a list of type names")
     destinations = []
     for entry in table.tables("to"):
+        params = entry.table("params")
         destinations.append(Destination(name, entry.str("endpoint"), entry.str("map", None),
-                                        entry.choice("envelope", ENVELOPES, "as-received")))
+                                        entry.choice("envelope", ENVELOPES, "as-received"),
+                                        tuple((param, params.str(param)) for param in params.data)))
+        params.done()
+        entry.done()
+    expects = []
+    for entry in table.tables("expect"):
+        expects.append((entry.str("receipt"), entry.duration("within")))
         entry.done()
     predicates = tuple(
         (expression, _compile_predicate(table, index, expression))
@@ -134,9 +172,11 @@ def _rule(table: Table) -> Rule:
         predicates=predicates,
         destinations=tuple(destinations),
         to_receivers=table.bool("to_receivers", False),
+        answers=tuple(table.str_list("answers", [])),
+        expects=tuple(expects),
     )
-    if not rule.destinations and not rule.to_receivers:
-        raise table.error("to", "a route needs destinations (to = [...]) or to_receivers = true")
+    if not rule.destinations and not rule.to_receivers and not rule.answers:
+        raise table.error("to", "a route needs destinations (to = [...]), answers = [...] or to_receivers = true")
     return rule
 
 

@@ -1,0 +1,113 @@
+"""Receipts find their originals, go back to the original's sender, and are expected in time;
+a clearance result for a zone inventory becomes the zone's automatic-closing notice."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+
+from lxml import etree
+
+import hub
+
+INV202_KEYS = ("080120261000012345", "QD080126I000012345", "I20260000801234567")
+
+
+def cli(running_hub, *args: str) -> int:
+    return hub.main(["--data-dir", str(running_hub.data_dir), *args])
+
+
+def _by_type(running_hub) -> dict[str, dict]:
+    return {d["message_type"]: d for d in running_hub.journal.documents()}
+
+
+def _kinds(running_hub, document_id: str) -> list[str]:
+    return [e["kind"] for e in running_hub.journal.events(document_id)]
+
+
+def test_a_receipt_is_correlated_to_its_original_and_routed_back_to_its_sender(running_hub, sample):
+    running_hub.drop("etps-shenyang", sample("etps-shenyang/INV101-import.xml"))
+    running_hub.run_once()
+    (expectation,) = running_hub.journal.expectations()
+    assert (expectation["receipt_type"], expectation["state"]) == ("INV201", "WAITING") and expectation["due_at"]
+    running_hub.drop("customs", sample("customs/INV201-receipt.xml"))
+    running_hub.run_once()
+    documents = _by_type(running_hub)
+    original, receipt = documents["INV101"], documents["INV201"]
+    assert receipt["state"] == "DELIVERED"
+    assert [p.name.startswith("INV201_") for p in running_hub.files("etps-shenyang", "InBox")] == [True]
+    correlated = [e for e in running_hub.journal.events(receipt["document_id"]) if e["kind"] == "CORRELATED"]
+    assert correlated[0]["detail"]["original"] == original["document_id"]
+    (mark,) = [e for e in running_hub.journal.events(original["document_id"]) if e["kind"] == "RECEIPT"]
+    assert mark["detail"]["state"] == "RECEIVED" and mark["detail"]["receipt"] == receipt["document_id"]
+    assert set(mark["detail"]["learnt_keys"]) >= {"seq_no", "bond_invt_no"}  # numbers customs assigned
+    assert running_hub.journal.expectations()[0]["state"] == "RECEIVED"
+
+
+def test_a_later_receipt_finds_the_original_by_the_numbers_the_first_receipt_assigned(running_hub, sample):
+    running_hub.drop("etps-shenyang", sample("etps-shenyang/INV101-import.xml"))
+    running_hub.run_once()
+    running_hub.drop("customs", sample("customs/INV201-receipt.xml"))
+    running_hub.run_once()
+    running_hub.drop("customs", sample("customs/INV202-receipt.xml"))  # carries no EtpsInnerInvtNo
+    running_hub.run_once()
+    documents = _by_type(running_hub)
+    correlated = [e for e in running_hub.journal.events(documents["INV202"]["document_id"])
+                  if e["kind"] == "CORRELATED"]
+    assert correlated and correlated[0]["detail"]["original"] == documents["INV101"]["document_id"]
+
+
+def test_an_overdue_receipt_raises_an_alert_and_a_late_one_is_recorded_as_late(running_hub, sample, capsys):
+    router = running_hub.engine.context.router
+    router.rules[:] = [dataclasses.replace(rule, expects=(("INV201", 0.2),)) if rule.expects and "INV101" in
+                       rule.types else rule for rule in router.rules]
+    running_hub.drop("etps-shenyang", sample("etps-shenyang/INV101-import.xml"))
+    running_hub.run_once()
+    time.sleep(0.3)
+    running_hub.engine.scan_interval = 0.0
+    running_hub.run_once()
+    (original,) = running_hub.journal.documents()
+    overdue = [e for e in running_hub.journal.events(original["document_id"]) if e["kind"] == "RECEIPT_OVERDUE"]
+    assert len(overdue) == 1 and "no INV201 from customs within 0.2s" in overdue[0]["reason"]
+    capsys.readouterr()
+    assert cli(running_hub, "status", "--json") == 0
+    status = json.loads(capsys.readouterr().out)
+    assert [row["document_id"] for row in status["receipts_overdue"]] == [original["document_id"]]
+    running_hub.run_once()  # alerted once, not on every scan
+    assert _kinds(running_hub, original["document_id"]).count("RECEIPT_OVERDUE") == 1
+
+    running_hub.drop("customs", sample("customs/INV201-receipt.xml"))
+    running_hub.run_once()
+    assert running_hub.journal.expectations()[0]["state"] == "LATE"
+    assert cli(running_hub, "status") == 0
+    assert "LATE     INV201 from customs" in capsys.readouterr().out
+
+
+def test_a_clearance_result_for_a_zone_list_sends_the_zone_its_closing_notice(running_hub, sample):
+    running_hub.drop("etps-shenyang", sample("etps-shenyang/INV101-import.xml"))
+    running_hub.run_once()
+    running_hub.drop("customs", sample("customs/INV202-receipt.xml"))  # names the list and the declaration
+    running_hub.run_once()
+    running_hub.drop("h2010", sample("h2010/DEC_RESULT-cleared.xml"))
+    running_hub.run_once()
+    result = _by_type(running_hub)["DEC_RESULT"]
+    assert result["state"] == "DELIVERED", result
+    (notice,) = running_hub.files("zone", "InBox")
+    root = etree.fromstring(notice.read_bytes())
+    ns = {"z": "urn:customs-hub:zone:1"}
+    assert root.findtext("z:BondInvtNo", namespaces=ns) == "QD080126I000012345"
+    assert root.findtext("z:EntryId", namespaces=ns) == "080120261000456789"
+    assert root.findtext("z:ClosingInstruction/z:Action", namespaces=ns) == "CLOSE"
+    converted = [e for e in running_hub.journal.events(result["document_id"]) if e["kind"] == "CONVERTED"]
+    assert converted[0]["detail"]["params"] == {"bondInvtNo": "QD080126I000012345"}
+
+
+def test_a_clearance_result_no_zone_list_names_is_answered_as_unroutable(running_hub, sample):
+    running_hub.drop("h2010", sample("h2010/DEC_RESULT-cleared.xml"))
+    running_hub.run_once()
+    (result,) = running_hub.journal.documents()
+    assert result["state"] == "REJECTED"
+    assert "no bond_invt_no in this document or in any document correlated with it" in result["reason"]
+    assert running_hub.files("zone", "InBox") == []
+    assert len(running_hub.files("h2010", "InBox")) == 1  # the sender is told why
