@@ -41,7 +41,7 @@ from exchange.journal import Journal, open_journal
 from exchange.pipeline import Context, check_document, process, read_document, read_envelope
 from exchange.receipts import ANSWER_TYPE
 from exchange.routetests import run_all
-from exchange.routing import Router, load_rules
+from exchange.routing import Router, load_gathers, load_rules
 from exchange.spec import Table
 
 HOME = Path(__file__).resolve().parent
@@ -64,10 +64,11 @@ def assemble(config_file: Path, data_dir: Path | None = None) -> Assembly:
     catalog = catalogs.load(settings.catalog_file)
     endpoints = load_endpoints(settings.endpoints_dir)
     rules, route_tests = load_rules(settings.routes_dir)
+    gathers = load_gathers(settings.routes_dir)
     owners = {sender_id: endpoint.name for endpoint in endpoints.values() for sender_id in endpoint.ids}
     router = Router(rules, owners)
     context = Context(catalog=catalog, router=router, endpoints=endpoints, limits=settings.limits,
-                      node_id=settings.node_id)
+                      node_id=settings.node_id, gathers=tuple(gathers))
     return Assembly(settings, catalog, endpoints, router, context, route_tests)
 
 
@@ -300,35 +301,71 @@ def cmd_route(args) -> int:
 
 
 def cmd_trace(args) -> int:
+    """One number's whole story: the documents it names and those linked to them (receipts, results,
+    notices, resubmissions), as one timeline across the parties."""
     assembly = assemble(args.config, args.data_dir)
-    try:
-        journal = open_journal(assembly.settings.journal, readonly=True)
-    except FileNotFoundError as exc:
-        print(f"hub: {exc}", file=sys.stderr)
+    journal = _open_journal(assembly)
+    if journal is None:
         return 1
     try:
         found = journal.find_documents(args.id)
         if not found:
             print(f"nothing in {journal.where} is known as {args.id}", file=sys.stderr)
             return 1
-        stories = [_story(journal, document_id) for document_id in found]
+        stories = [_story(journal, document_id) for document_id in journal.related(found)]
     finally:
         journal.close()
+    stories.sort(key=lambda story: story["document"]["received_at"])
+    timeline = sorted(({**event, "document_id": story["document"]["document_id"],
+                        "message_type": story["document"]["message_type"]}
+                       for story in stories for event in story["events"]), key=lambda event: event["seq"])
     if args.json:
-        print(json.dumps(stories, ensure_ascii=False, indent=2))
+        print(json.dumps({"query": args.id, "documents": stories, "timeline": timeline}, ensure_ascii=False,
+                         indent=2))
         return 0
-    for story in stories:
+    print(f"{args.id}: {len(stories)} document(s)")
+    labels = {}
+    for number, story in enumerate(stories, 1):
         doc = story["document"]
-        print(f"document {doc['document_id']}  {doc['message_type'] or '?'}  from {doc['endpoint']} "
-              f"({doc['source_name']})  state {doc['state']}")
-        if doc["business_id"] or doc["message_id"]:
-            print(f"  message id {doc['message_id'] or '-'}  business id {doc['business_id'] or '-'}")
-        for event in story["events"]:
-            extra = " ".join(x for x in (event["endpoint"], event["route"] and f"route={event['route']}") if x)
-            print(f"  {event['at']}  {event['kind']:<14} {extra}  {event['reason']}".rstrip())
-            for issue in event["detail"].get("issues", []):
-                print(f"      - {_where(issue)}{issue['message']}")
+        labels[doc["document_id"]] = f"#{number} {doc['message_type'] or '?'}"
+        print(f"  #{number} {doc['message_type'] or '?':<10} {doc['document_id']}  from {doc['endpoint']} "
+              f"({doc['source_name']})  {doc['state']}"
+              + (f"  business id {doc['business_id']}" if doc["business_id"] else "")
+              + (f"  resubmission of {doc['resubmission_of']}" if doc.get("resubmission_of") else ""))
+    print()
+    for event in timeline:
+        print(f"{event['at'][:23]}  {labels[event['document_id']]:<16} {event['kind']:<15} "
+              f"{_event_text(event)}".rstrip())
+        for issue in event["detail"].get("issues", []):
+            print(f"{'':>42}- {_where(issue)}{issue['message']}")
     return 0
+
+
+def _event_text(event: dict) -> str:
+    """The few words that say what an event did."""
+    detail, kind = event["detail"], event["kind"]
+    if kind == "RECEIVED":
+        text = f"from {event['endpoint']} as {detail.get('name', '')}"
+        resubmission = detail.get("resubmission")
+        if resubmission:
+            text += f", resubmitted by {resubmission['by']}: {resubmission['reason']}"
+        return text
+    if kind == "ROUTED":
+        return "to " + ", ".join(d["endpoint"] + (f" via {d['map']}" if d.get("map") else "")
+                                 for d in detail.get("destinations", []))
+    if kind == "CONVERTED":
+        params = detail.get("params")
+        return f"{detail.get('map')} -> {detail.get('to')}" + (f" with {params}" if params else "")
+    if kind in ("QUEUED", "ANSWER_QUEUED"):
+        return f"for {event['endpoint']} ({detail.get('name', '')})"
+    if kind in ("DELIVERED", "ANSWERED"):
+        return f"to {event['endpoint']}"
+    if kind == "CORRELATED":
+        return f"answers {detail.get('type')} {detail.get('original')}"
+    if kind == "RECEIPT":
+        return f"{detail.get('type')} from {event['endpoint']}: {detail.get('state')}"
+    where = " ".join(x for x in (event["endpoint"], event["route"] and f"route={event['route']}") if x)
+    return f"{where}  {event['reason']}".strip()
 
 
 def _open_journal(assembly: Assembly, readonly: bool = True) -> Journal | None:

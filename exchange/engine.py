@@ -247,6 +247,8 @@ class Engine:
             self._correlate(document_id, business.message_type, message.endpoint, outcome.answers, log,
                             {**facts["keys"], "business_id": facts["business_id"]})
         self.journal.add_document(**row, state=j.ACCEPTED, **facts)
+        if outcome.kind is not None:  # after its row: a decision reads every answer's journaled bytes
+            self._gather(outcome.kind.type, facts, document_id, message.endpoint, log)
         return _Decision(item, document_id, True)
 
     def _correlate(self, document_id: str, message_type: str, endpoint: str, original: Earlier, log,
@@ -265,6 +267,107 @@ class Engine:
                                     **({"learnt_keys": learnt} if learnt else {})})
         log.info("receipt.correlated", original=original.document_id, original_type=original.message_type,
                  state=state)
+
+    # -- gatherings (scatter-gather) -----------------------------------------
+
+    def _gather(self, message_type: str, facts: dict, document_id: str, endpoint: str, log) -> None:
+        """Open a gathering for a starting document; collect an answer, deciding when all are in."""
+        keys = {**facts.get("keys", {}), "business_id": facts.get("business_id", "")}
+        for gather in self.context.gathers:
+            key = keys.get(gather.key, "")
+            if message_type == gather.start and key:
+                opened = self.journal.open_gather(gather.name, key, document_id, endpoint, facts.get("sender", ""),
+                                                  gather.within)
+                detail = {"gathering": gather.name, "key": key, "members": [m for m, _ in gather.members],
+                          "within_s": gather.within}
+                self.journal.append(document_id, "GATHER_OPENED" if opened else "GATHER_EXISTS", endpoint=endpoint,
+                                    reason="" if opened else f"{gather.name} {key} is already open or decided",
+                                    detail=detail)
+                log.info("gather.opened" if opened else "gather.exists", gathering=gather.name, key=key)
+            elif message_type == gather.answer and key:
+                member = keys.get(gather.member, "")
+                gathering = self.journal.gather(gather.name, key)
+                if gathering is None:
+                    self.journal.append(document_id, "UNMATCHED", endpoint=endpoint,
+                                        reason=f"no {gather.name} {key} is open: kept, not gathered")
+                    log.warning("gather.unmatched", gathering=gather.name, key=key, member=member)
+                    continue
+                late = gathering["state"] == j.DECIDED
+                self.journal.add_answer(gather.name, key, member, document_id, late)
+                kind = "LATE_ANSWER" if late else "ANSWER"
+                self.journal.append(gathering["document_id"], kind, endpoint=endpoint,
+                                    reason=f"{member} answered" + (" after the decision" if late else ""),
+                                    detail={"gathering": gather.name, "member": member, "answer": document_id})
+                self.journal.append(document_id, "GATHERED", endpoint=endpoint,
+                                    detail={"gathering": gather.name, "start": gathering["document_id"],
+                                            "late": late})
+                (log.warning if late else log.info)("gather.late_answer" if late else "gather.answer",
+                                                    gathering=gather.name, key=key, member=member)
+                answered = {row["member"] for row in self.journal.answers(gather.name, key)}
+                if not late and answered >= {m for m, _ in gather.members}:
+                    self._decide(gather, gathering, "every member answered")
+
+    def _decide(self, gather, gathering: dict, why: str) -> None:
+        """Make the gathering's decision with its stylesheet, check it, and queue it for the starter."""
+        from lxml import etree
+
+        from .gathering import gathering_document
+        from .parsing import parse
+        from .pipeline import read_document
+
+        key = gathering["gather_key"]
+        log = self.log.bind(document_id=gathering["document_id"], gathering=gather.name, key=key)
+        start = parse(self.journal.body(self.journal.document(gathering["document_id"])["sha256"]),
+                      self.context.limits).getroot()
+        answers = {}
+        for row in self.journal.answers(gather.name, key):  # the latest answer of each member counts
+            if not row["late"]:
+                body = self.journal.body(self.journal.document(row["document_id"])["sha256"])
+                answers[row["member"]] = parse(body, self.context.limits).getroot()
+        decided_at = j.now()[:19]
+        tree = gathering_document(gather, key, start, answers, decided_at=decided_at, why=why,
+                                  message_id=f"{self.context.node_id}-{gather.decision}-{key}"[:128],
+                                  sender=self.context.node_id, receiver=gathering["receiver"])
+        try:
+            body = etree.tostring(gather.transform(tree), xml_declaration=True, encoding="UTF-8")
+            kind, document = read_document(body, self.context)
+            if kind.type != gather.decision:
+                raise HubError(f"the stylesheet of {gather.name} made a {kind.type}, not a {gather.decision}")
+            self.context.catalog.validate(kind, document, file=f"decision of {gather.name}")
+        except (HubError, etree.XSLTApplyError) as exc:
+            reason = exc.reason if isinstance(exc, HubError) else str(exc)
+            self.journal.append(gathering["document_id"], "FAILED", reason=f"{gather.name} decision: {reason}",
+                                detail={"issues": [i.as_dict() for i in getattr(exc, "issues", [])]})
+            log.error("gather.decision_failed", reason=reason)
+            return
+        decision = (document.body.findtext(f"{{{kind.namespace}}}Decision") or "").strip()
+        silent = [m for m, _ in gather.members if m not in answers]
+        self.journal.decide_gather(gather.name, key, decision)
+        self.journal.append(gathering["document_id"], "DECIDED", reason=f"{decision}: {why}",
+                            detail={"gathering": gather.name, "decision": decision, "answered": sorted(answers),
+                                    "silent": silent})
+        facts = {"message_type": kind.type, "message_id": document.business.message_id,
+                 "sender": self.context.node_id}
+        self._queue(gathering["document_id"], facts, endpoint=gathering["endpoint"], route=gather.name, map_name="",
+                    body=body, digest=None, name=f"{kind.type}_{gathering['document_id']}.xml", kind=j.HUB_DOCUMENT,
+                    event="DECISION_QUEUED")
+        log.info("gather.decided", decision=decision, why=why, silent=silent)
+
+    def check_gathers(self) -> int:
+        """Decide every gathering whose time is up, naming the members that stayed silent."""
+        due = self.journal.due_gathers()
+        if not due:
+            return 0
+        by_name = {gather.name: gather for gather in self.context.gathers}
+        with self.journal.transaction():
+            for gathering in due:
+                gather = by_name.get(gathering["name"])
+                if gather is not None:
+                    self._decide(gather, gathering, f"time is up ({_duration(gather.within)})")
+        fresh, self._fresh = self._fresh, []
+        for pending, body in fresh:
+            self._submit(pending, body)
+        return len(due)
 
     def check_overdue(self) -> int:
         """Alert on every receipt whose time ran out: a log event and a journal event (``hub status``)."""
@@ -418,6 +521,7 @@ class Engine:
             self._submit(pending, self.journal.body(pending.sha256))
             submitted += 1
         self.check_overdue()
+        self.check_gathers()
         return submitted
 
     def settle_finished(self, wait: float = 0.0) -> int:
@@ -438,7 +542,7 @@ class Engine:
                             endpoint=delivery.endpoint, message_type=delivery.message_type,
                             sender=delivery.sender, route=delivery.route or None, kind=delivery.kind,
                             ms=round(result.seconds * 1000, 3))
-        kind = "DELIVERED" if delivery.kind == j.ROUTED_COPY else "ANSWERED"
+        kind = {j.ROUTED_COPY: "DELIVERED", j.HUB_DOCUMENT: "DECISION_DELIVERED"}.get(delivery.kind, "ANSWERED")
         if error is None:
             self.journal.settle_delivery(delivery.delivery_id, j.SENT)
             self.journal.append(delivery.document_id, kind, endpoint=delivery.endpoint, route=delivery.route,

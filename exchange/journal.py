@@ -116,6 +116,29 @@ CREATE TABLE IF NOT EXISTS expectations (
 );
 CREATE INDEX IF NOT EXISTS expectations_document ON expectations (document_id);
 CREATE INDEX IF NOT EXISTS expectations_waiting ON expectations (state, due_at);
+CREATE TABLE IF NOT EXISTS gathers (
+    name        TEXT NOT NULL,
+    gather_key  TEXT NOT NULL,
+    document_id TEXT NOT NULL,
+    endpoint    TEXT NOT NULL,
+    receiver    TEXT NOT NULL,
+    opened_at   TEXT NOT NULL,
+    due_at      TEXT NOT NULL,
+    state       TEXT NOT NULL,
+    decision    TEXT NOT NULL DEFAULT '',
+    decided_at  TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (name, gather_key)
+);
+CREATE INDEX IF NOT EXISTS gathers_open ON gathers (state, due_at);
+CREATE TABLE IF NOT EXISTS gather_answers (
+    name        TEXT NOT NULL,
+    gather_key  TEXT NOT NULL,
+    member      TEXT NOT NULL,
+    document_id TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    late        INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS gather_answers_key ON gather_answers (name, gather_key);
 """
 
 _SQLITE_GUARDS = """
@@ -282,6 +305,9 @@ ACCEPTED, DELIVERED, REJECTED, FAILED, DUPLICATE = "ACCEPTED", "DELIVERED", "REJ
 ROUTED_COPY, ERROR_RECEIPT = "document", "error-receipt"
 # Expectation states: a receipt owed by a destination
 WAITING, RECEIVED, OVERDUE, LATE = "WAITING", "RECEIVED", "OVERDUE", "LATE"
+# Gathering states, and the delivery kind of what the hub itself decides
+OPEN, DECIDED = "OPEN", "DECIDED"
+HUB_DOCUMENT = "hub-document"
 PENDING, SENT, DEAD = "PENDING", "DELIVERED", "DEAD"
 
 
@@ -524,6 +550,26 @@ class Journal:
         ).fetchall()
         return [row[0] for row in rows]
 
+    def related(self, document_ids: list[str], rounds: int = 3, limit: int = 200) -> list[str]:
+        """The documents, and every document linked to them by a shared (key, value) or as a
+        resubmission, a few links deep: one business number's whole cross-party story."""
+        found = list(dict.fromkeys(document_ids))
+        frontier = list(found)
+        for _ in range(rounds):
+            if not frontier or len(found) >= limit:
+                break
+            marks = ",".join("?" for _ in frontier)
+            rows = self._db.execute(
+                f"SELECT DISTINCT other.document_id FROM keys mine JOIN keys other"
+                f" ON other.name = mine.name AND other.value = mine.value"
+                f" WHERE mine.document_id IN ({marks})"
+                f" UNION SELECT document_id FROM documents WHERE resubmission_of IN ({marks})"
+                f" UNION SELECT resubmission_of FROM documents WHERE document_id IN ({marks}) AND resubmission_of != ''",
+                (*frontier, *frontier, *frontier)).fetchall()
+            frontier = [row[0] for row in rows if row[0] not in found]
+            found += frontier
+        return found[:limit]
+
     def document(self, document_id: str) -> dict | None:
         cursor = self._db.execute("SELECT * FROM documents WHERE document_id=?", (document_id,))
         row = cursor.fetchone()
@@ -653,6 +699,48 @@ class Journal:
             params.append(document_id)
         sql = "SELECT * FROM expectations" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY due_at"
         return self._rows(sql, tuple(params))
+
+    # -- gatherings (scatter-gather) -------------------------------------------
+
+    def open_gather(self, name: str, key: str, document_id: str, endpoint: str, receiver: str, within: float) -> bool:
+        """Open a gathering; False when one with this key is already open or decided."""
+        cursor = self._db.execute(
+            "INSERT INTO gathers (name, gather_key, document_id, endpoint, receiver, opened_at, due_at, state)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (name, key, document_id, endpoint, receiver, now(), now(within), OPEN))
+        return cursor.rowcount == 1
+
+    def gather(self, name: str, key: str) -> dict | None:
+        return self._row("SELECT * FROM gathers WHERE name=? AND gather_key=?", (name, key))
+
+    def add_answer(self, name: str, key: str, member: str, document_id: str, late: bool) -> None:
+        self._db.execute("INSERT INTO gather_answers (name, gather_key, member, document_id, received_at, late)"
+                         " VALUES (?, ?, ?, ?, ?, ?)", (name, key, member, document_id, now(), int(late)))
+
+    def answers(self, name: str, key: str) -> list[dict]:
+        """Every answer of a gathering, in arrival order."""
+        return self._rows("SELECT * FROM gather_answers WHERE name=? AND gather_key=? ORDER BY received_at",
+                          (name, key))
+
+    def due_gathers(self) -> list[dict]:
+        return self._rows("SELECT * FROM gathers WHERE state=? AND due_at < ? ORDER BY due_at", (OPEN, now()))
+
+    def decide_gather(self, name: str, key: str, decision: str) -> None:
+        self._db.execute("UPDATE gathers SET state=?, decision=?, decided_at=? WHERE name=? AND gather_key=?",
+                         (DECIDED, decision, now(), name, key))
+
+    def gathers(self) -> list[dict]:
+        """Open gatherings and those with answers after their decision (``hub status``)."""
+        rows = self._rows(
+            "SELECT g.*, (SELECT COUNT(DISTINCT member) FROM gather_answers a WHERE a.name=g.name AND"
+            " a.gather_key=g.gather_key AND a.late=0) AS answered, (SELECT COUNT(*) FROM gather_answers a WHERE"
+            " a.name=g.name AND a.gather_key=g.gather_key AND a.late=1) AS late FROM gathers g"
+            " WHERE g.state=? OR EXISTS (SELECT 1 FROM gather_answers a WHERE a.name=g.name AND"
+            " a.gather_key=g.gather_key AND a.late=1) ORDER BY g.opened_at", (OPEN,))
+        for row in rows:
+            row["summary"] = (f"{row['answered']} answered, due {row['due_at']}" if row["state"] == OPEN else
+                              f"decided {row['decision']} at {row['decided_at']}; {row['late']} late answer(s)")
+        return rows
 
     # -- operators -----------------------------------------------------------
 

@@ -76,6 +76,7 @@ class Context:
     limits: Limits
     node_id: str = "DXPHUB0000000001"  # the hub's own electronic-port node id, for DXP it wraps
     facts: Facts | None = None  # earlier documents (the journal's), for receipts and map parameters
+    gathers: tuple = ()  # gathering.Gather: answers the hub collects instead of routing them
 
 
 def read_envelope(data: bytes, context: Context) -> Document:
@@ -301,7 +302,21 @@ def _route(context: Context, kind: DocumentKind, endpoint_name: str, document: D
     skipped, and said so in the ROUTED step. The original a receipt answers goes in ``outcome``."""
     keys = correlation_keys(document.business)
     earlier = context.facts.correlated(keys) if context.facts is not None and keys else []
-    candidates = context.router.route(kind.type, endpoint_name, document, earlier)
+    gather = next((g for g in context.gathers if g.answer == kind.type), None)
+    if gather is not None:  # an answer the hub collects: only the member's own endpoint may give it
+        member = keys.get(gather.member, "")
+        allowed = gather.endpoint_of(member)
+        if allowed != endpoint_name:
+            reason = (f"endpoint {endpoint_name} may not answer for {member or '(no ' + gather.member + ')'} in "
+                      f"{gather.name}" + (f"; {member}'s answers come from {allowed}" if allowed else
+                                          f"; its members are {', '.join(m for m, _ in gather.members)}"))
+            raise Unauthorized(reason, [Issue(reason)])
+    try:
+        candidates = context.router.route(kind.type, endpoint_name, document, earlier)
+    except Unroutable:
+        if gather is None:
+            raise
+        candidates = []  # collected, not forwarded
     for rule in context.router.rules:
         if rule.answers and any(d.route == rule.name for d in candidates):
             outcome.answers = outcome.answers or context.router.original(rule, endpoint_name, earlier)
@@ -318,9 +333,12 @@ def _route(context: Context, kind: DocumentKind, endpoint_name: str, document: D
         else:
             destinations.append(destination)
             params[destination] = values
-    if not destinations:
+    if not destinations and gather is None:
         reason = f"no route for {kind.type} from endpoint {endpoint_name}: " + "; ".join(skipped)
         raise Unroutable(reason, [Issue(reason)])
+    if gather is not None:
+        outcome.steps.append(Step("GATHERED", {"gathering": gather.name, "key": keys.get(gather.key, ""),
+                                               "member": keys.get(gather.member, "")}))
     if skipped:
         outcome.steps.append(Step("SKIPPED", {"destinations": skipped}))
     return destinations, params

@@ -63,8 +63,7 @@ def run_one(path: Path, table: Table, context: Context) -> RouteTestResult:
         earlier.append((path.parent / entry.str("document"), entry.str("from")))
         entry.done()
     table.done()
-    if earlier:
-        context = dataclasses.replace(context, facts=_KnownDocuments(earlier, context))
+    context = with_journal(context, earlier)
     if sender not in context.endpoints:
         raise table.error("from", f"no endpoint named {sender}")
     try:
@@ -98,6 +97,11 @@ def run_one(path: Path, table: Table, context: Context) -> RouteTestResult:
             if _canonical(actual[key].body) != want:
                 result.problems.append(f"the output for {key[0]} differs from {output.name}")
     return result
+
+
+def with_journal(context: Context, documents: list[tuple[Path, str]]) -> Context:
+    """The context with a journal that holds ``documents`` (path, endpoint it came from)."""
+    return dataclasses.replace(context, facts=_KnownDocuments(documents, context)) if documents else context
 
 
 class _KnownDocuments:

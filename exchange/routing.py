@@ -195,5 +195,23 @@ def load_rules(folder: Path) -> tuple[list[Rule], list[tuple[Path, Table]]]:
             names[rule.name] = str(path)
             rules.append(rule)
         tests.extend((path, table) for table in top.tables("test"))
+        top.raw("gather", None)  # read by gathering.load_gathers
         top.done()
     return rules, tests
+
+
+def load_gathers(folder: Path) -> list:
+    """Every ``[[gather]]`` of every ``*.toml`` in ``folder`` (see ``gathering``)."""
+    from .gathering import gather_from
+
+    gathers, names = [], {}
+    for path in sorted(folder.glob("*.toml")):
+        top = load_toml(path)
+        for table in top.tables("gather"):
+            gather = gather_from(table, path.parent)
+            table.done()
+            if gather.name in names:
+                raise table.error("name", f"gathering {gather.name} is already defined in {names[gather.name]}")
+            names[gather.name] = str(path)
+            gathers.append(gather)
+    return gathers

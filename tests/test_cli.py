@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import hub
@@ -75,15 +76,16 @@ def test_run_once_then_trace_by_business_number(capsys, tmp_path):
     # the enterprise's own number finds the inventory list and the customs receipt that echoes it
     code, out, _ = run(capsys, "--data-dir", str(tmp_path), "trace", "HC2026112800001")
     assert code == 0
-    assert "INV101  from etps-shenyang (INV101-import.xml)  state DELIVERED" in out
-    assert "INV201  from customs (INV201-receipt.xml)  state DELIVERED" in out
-    for kind in ("RECEIVED", "VALIDATED", "ROUTED", "QUEUED", "DELIVERED"):
+    assert re.search(r"#1 INV101 +\w{32}  from etps-shenyang \(INV101-import.xml\)  DELIVERED", out)
+    assert re.search(r"#2 INV201 +\w{32}  from customs \(INV201-receipt.xml\)  DELIVERED", out)
+    for kind in ("RECEIVED", "VALIDATED", "ROUTED", "QUEUED", "DELIVERED", "CORRELATED", "RECEIPT"):
         assert kind in out
-    # the list number customs assigned finds the receipt; --json gives the same story for tools
+    # the list number customs assigned finds both; --json gives the same story for tools
     code, out, _ = run(capsys, "--data-dir", str(tmp_path), "trace", "--json", "QD080126I000012345")
-    (story,) = json.loads(out)
-    assert story["document"]["message_type"] == "INV201"
-    assert [d["endpoint"] for d in story["deliveries"]] == ["etps-shenyang"]
+    story = json.loads(out)
+    assert [d["document"]["message_type"] for d in story["documents"]] == ["INV101", "INV201"]
+    assert [d["endpoint"] for d in story["documents"][1]["deliveries"]] == ["etps-shenyang"]
+    assert [e["seq"] for e in story["timeline"]] == sorted(e["seq"] for e in story["timeline"])
 
 
 def test_trace_of_an_unknown_number_says_so_and_writes_nothing(capsys, tmp_path):

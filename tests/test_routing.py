@@ -9,7 +9,7 @@ import pytest
 import hub
 from exchange.errors import ConfigError, Unroutable
 from exchange.pipeline import process, read_document
-from exchange.routetests import run_one
+from exchange.routetests import run_one, with_journal
 from exchange.routing import Router, load_rules
 
 from conftest import CONFIG, SAMPLES
@@ -27,8 +27,9 @@ def test_route_tests_beside_the_rules(path, table):
 def test_there_are_route_tests_for_every_rule():
     tested = set()
     for path, table in _assembly.route_tests:
+        journal = [(path.parent / entry["document"], entry["from"]) for entry in table.data.get("journal", [])]
         outcome = process((path.parent / table.data["document"]).read_bytes(), table.data["from"],
-                          "t.xml", _assembly.context)
+                          "t.xml", with_journal(_assembly.context, journal))
         tested |= {copy.destination.route for copy in outcome.copies}
     assert tested == {rule.name for rule in _assembly.router.rules}
 
