@@ -178,6 +178,7 @@ def open_engine(assembly: Assembly) -> Engine:
     engine = Engine(assembly.context, journal, inbound, outbound, batch_size=assembly.settings.batch_size,
                     owner=f"{socket.gethostname()}:{assembly.settings.data_dir}")
     engine.resources = opened
+    engine.lease = assembly.settings.delivery_lease
     return engine
 
 

@@ -80,6 +80,7 @@ class Settings:
     endpoints_dir: Path
     poll_interval: float
     batch_size: int
+    delivery_lease: float  # how long a process's claim on a delivery lasts unrenewed (shared journals)
     limits: Limits
     journal_path: Path
     log_format: str  # auto | json | pretty
@@ -109,6 +110,7 @@ def load_settings(config_file: Path, data_dir: Path | None = None) -> Settings:
         endpoints_dir=(base / hub.str("endpoints", "endpoints")).resolve(),
         poll_interval=hub.float("poll_interval", 1.0),
         batch_size=hub.int("batch_size", 100, minimum=1),
+        delivery_lease=hub.duration("delivery_lease", 60.0),
         limits=Limits(
             max_bytes=limits.int("max_document_bytes", Limits.max_bytes, minimum=1),
             max_depth=limits.int("max_depth", Limits.max_depth, minimum=4),

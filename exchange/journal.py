@@ -638,12 +638,16 @@ class Journal:
             f" JOIN keys k ON k.document_id = d.document_id WHERE ({match}) AND d.state IN (?, ?)"
             " ORDER BY d.received_at, d.document_id LIMIT 50",
             (*[x for pair in pairs for x in pair], ACCEPTED, DELIVERED)).fetchall()
-        found = []
-        for document_id, endpoint, message_type, received_at in rows:
-            their = dict(self._db.execute("SELECT name, value FROM keys WHERE document_id=?", (document_id,)).fetchall())
-            found.append({"document_id": document_id, "endpoint": endpoint, "message_type": message_type,
-                          "received_at": received_at, "keys": their})
-        return found
+        if not rows:
+            return []
+        their: dict[str, dict[str, str]] = {row[0]: {} for row in rows}
+        marks = ",".join("?" for _ in rows)
+        for document_id, name, value in self._db.execute(
+                f"SELECT document_id, name, value FROM keys WHERE document_id IN ({marks})", tuple(their)).fetchall():
+            their[document_id][name] = value
+        return [{"document_id": document_id, "endpoint": endpoint, "message_type": message_type,
+                 "received_at": received_at, "keys": their[document_id]}
+                for document_id, endpoint, message_type, received_at in rows]
 
     def learn_keys(self, document_id: str, keys: dict[str, str]) -> dict[str, str]:
         """Keys an answer assigned to its original (customs gives a list its SeqNo and BondInvtNo in the

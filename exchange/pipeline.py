@@ -301,7 +301,8 @@ def _route(context: Context, kind: DocumentKind, endpoint_name: str, document: D
     for this document (a clearance result for a declaration no zone inventory names): it is
     skipped, and said so in the ROUTED step. The original a receipt answers goes in ``outcome``."""
     keys = correlation_keys(document.business)
-    earlier = context.facts.correlated(keys) if context.facts is not None and keys else []
+    asks = context.facts is not None and keys and context.router.needs_facts(kind.type)
+    earlier = context.facts.correlated(keys) if asks else []
     gather = next((g for g in context.gathers if g.answer == kind.type), None)
     if gather is not None:  # an answer the hub collects: only the member's own endpoint may give it
         member = keys.get(gather.member, "")

@@ -92,6 +92,11 @@ class Router:
         #: sender/receiver id -> the endpoint that owns it, for ``to_receivers`` rules
         self.endpoint_ids = endpoint_ids
 
+    def needs_facts(self, message_type: str) -> bool:
+        """Whether routing this type asks what the journal knows (answers, map parameters)."""
+        return any(message_type in rule.types and (rule.answers or any(d.params for d in rule.destinations))
+                   for rule in self.rules)
+
     def rule(self, name: str) -> Rule | None:
         return next((rule for rule in self.rules if rule.name == name), None)
 

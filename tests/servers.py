@@ -195,6 +195,16 @@ class Broker:
                 time.sleep(0.2 * (attempt + 1))
         raise RuntimeError("the test party could not reach RabbitMQ")
 
+    def consumers(self, queue: str) -> int:
+        """How many consumers a queue has (0 when it does not exist yet)."""
+        def passive(channel):
+            return channel.queue_declare(queue, passive=True).method.consumer_count
+
+        try:
+            return self._retrying(passive)
+        except pika.exceptions.ChannelClosedByBroker:  # NOT_FOUND: nobody declared it yet
+            return 0
+
     def publish(self, name: str, body: bytes, message_id: str) -> None:
         """What the party does: put a document in the queue the hub consumes (confirmed)."""
         def publish(channel):
