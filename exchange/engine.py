@@ -548,8 +548,9 @@ class Engine:
             self.journal.append(delivery.document_id, kind, endpoint=delivery.endpoint, route=delivery.route,
                                 detail={"delivery_id": delivery.delivery_id, "name": delivery.name})
             log.info(f"delivery.{kind.lower()}", name=delivery.name)
-            if delivery.kind == j.ROUTED_COPY:
-                self.journal.start_expectations(delivery.document_id, delivery.endpoint)
+            rule = self.context.router.rule(delivery.route) if delivery.kind == j.ROUTED_COPY else None
+            if rule is not None and rule.expects:
+                self.journal.start_expectations(delivery.document_id, delivery.endpoint, rule.expects)
             return delivery.document_id if delivery.kind == j.ROUTED_COPY else None
         attempts = delivery.attempts + 1
         policy = self.context.endpoints[delivery.endpoint].retry if delivery.endpoint in self.context.endpoints \

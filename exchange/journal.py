@@ -61,7 +61,6 @@ CREATE TABLE IF NOT EXISTS documents (
 CREATE INDEX IF NOT EXISTS documents_sha ON documents (sha256, endpoint);
 CREATE INDEX IF NOT EXISTS documents_message ON documents (message_id, sender);
 CREATE INDEX IF NOT EXISTS documents_business ON documents (business_id);
-CREATE INDEX IF NOT EXISTS documents_state ON documents (state);
 CREATE TABLE IF NOT EXISTS keys (
     document_id TEXT NOT NULL,
     name        TEXT NOT NULL,
@@ -666,12 +665,12 @@ class Journal:
             (f"{document_id}:{endpoint}:{receipt_type}", document_id, endpoint, route, receipt_type, within,
              WAITING, now()))
 
-    def start_expectations(self, document_id: str, endpoint: str) -> None:
-        for expectation_id, within in self._db.execute(
-                "SELECT expectation_id, within_s FROM expectations WHERE document_id=? AND endpoint=? AND due_at=''",
-                (document_id, endpoint)).fetchall():
-            self._db.execute("UPDATE expectations SET due_at=?, updated_at=? WHERE expectation_id=?",
-                             (now(within), now(), expectation_id))
+    def start_expectations(self, document_id: str, endpoint: str, expects: tuple[tuple[str, float], ...]) -> None:
+        """The copy was delivered: the receipts it owes (type, seconds) are due from now."""
+        at = now()
+        self._db.executemany(
+            "UPDATE expectations SET due_at=?, updated_at=? WHERE expectation_id=? AND due_at=''",
+            [(now(within), at, f"{document_id}:{endpoint}:{receipt_type}") for receipt_type, within in expects])
 
     def fulfil_expectation(self, document_id: str, endpoint: str, receipt_type: str, receipt_id: str) -> dict | None:
         """The receipt arrived: RECEIVED in time, LATE after its alert. None: it was not expected."""

@@ -89,6 +89,7 @@ class Rule:
 class Router:
     def __init__(self, rules: list[Rule], endpoint_ids: dict[str, str]):
         self.rules = rules
+        self._by_name = {rule.name: rule for rule in rules}
         #: sender/receiver id -> the endpoint that owns it, for ``to_receivers`` rules
         self.endpoint_ids = endpoint_ids
 
@@ -98,7 +99,7 @@ class Router:
                    for rule in self.rules)
 
     def rule(self, name: str) -> Rule | None:
-        return next((rule for rule in self.rules if rule.name == name), None)
+        return self._by_name.get(name)
 
     def original(self, rule: Rule, endpoint: str, earlier: list[Earlier]) -> Earlier | None:
         """The document a ``rule.answers`` document answers: the earliest correlated one of those

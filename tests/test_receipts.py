@@ -10,6 +10,7 @@ import time
 from lxml import etree
 
 import hub
+from exchange.routing import Router
 
 INV202_KEYS = ("080120261000012345", "QD080126I000012345", "I20260000801234567")
 
@@ -59,9 +60,10 @@ def test_a_later_receipt_finds_the_original_by_the_numbers_the_first_receipt_ass
 
 
 def test_an_overdue_receipt_raises_an_alert_and_a_late_one_is_recorded_as_late(running_hub, sample, capsys):
-    router = running_hub.engine.context.router
-    router.rules[:] = [dataclasses.replace(rule, expects=(("INV201", 0.2),)) if rule.expects and "INV101" in
-                       rule.types else rule for rule in router.rules]
+    engine, router = running_hub.engine, running_hub.engine.context.router
+    rules = [dataclasses.replace(rule, expects=(("INV201", 0.2),)) if rule.expects and "INV101" in rule.types
+             else rule for rule in router.rules]
+    engine.context = dataclasses.replace(engine.context, router=Router(rules, router.endpoint_ids))
     running_hub.drop("etps-shenyang", sample("etps-shenyang/INV101-import.xml"))
     running_hub.run_once()
     time.sleep(0.3)
