@@ -364,7 +364,9 @@ def _event_text(event: dict) -> str:
     if kind == "CORRELATED":
         return f"answers {detail.get('type')} {detail.get('original')}"
     if kind == "RECEIPT":
-        return f"{detail.get('type')} from {event['endpoint']}: {detail.get('state')}"
+        state = {"RECEIVED": "in time", "LATE": "late, after its alert",
+                 "UNEXPECTED": "not awaited by its route"}.get(detail.get("state"), detail.get("state"))
+        return f"{detail.get('type')} from {event['endpoint']}: {state}"
     where = " ".join(x for x in (event["endpoint"], event["route"] and f"route={event['route']}") if x)
     return f"{where}  {event['reason']}".strip()
 
@@ -550,8 +552,15 @@ DEMO_ROUNDS = (
       ("invalid/INV101-several-errors.xml", "etps-shenyang"), ("invalid/INV101-missing-message-id.xml",
                                                                 "etps-shenyang"),
       ("invalid/INV101-wrong-namespace.xml", "etps-shenyang"), ("invalid/FOO999-unknown-type.xml", "etps-shenyang"),
-      ("invalid/SAS121-bad-iotypecd.xml", "etps-shenyang"), ("hostile", "etps-shenyang")]),
-    ("customs and the zone system answer with receipts", [("customs", "customs"), ("zone", "zone")]),
+      ("invalid/SAS121-bad-iotypecd.xml", "etps-shenyang"), ("hostile", "etps-shenyang"),
+      ("catalog/REVIEW101-hub-application.xml", "etps-shenyang")]),
+    ("customs and the zone system answer with receipts, each finding its original",
+     [("customs", "customs"), ("zone", "zone")]),
+    ("H2010 clears the declaration of the zone inventory list: the zone system is told to close it",
+     [("h2010/DEC_RESULT-cleared.xml", "h2010")]),
+    ("the six agencies give their verdicts on the network-access application: one decision goes back",
+     [(f"review/{agency.upper()}-verdict.xml", f"agency-{agency}")
+      for agency in ("customs", "tax", "safe", "commerce", "market", "ciq")]),
     ("the enterprise's client sends its import inventory list again", [("etps-shenyang/INV101-import.xml",
                                                                          "etps-shenyang")]),
 )
@@ -624,28 +633,46 @@ def cmd_demo(args) -> int:
                         prefix = "" if sample.parent.name == sender else f"{sample.parent.name}-"
                         shutil.copyfile(sample, engine.inbound[sender].outbox / f"{prefix}{sample.name}")
                 engine.run(once=True)
+                earlier = []
                 for document in journal.documents():
                     if document["document_id"] not in shown:
                         shown.add(document["document_id"])
-                        _print_demo_document(journal, document, data_dir)
+                        _print_demo_document(journal, document, data_dir, shown)
+                    else:
+                        earlier.append(document)
+                for document in earlier:  # an earlier document's later deliveries: the joint review's decision
+                    for delivery in journal.deliveries(document["document_id"]):
+                        if delivery["delivery_id"] not in shown:
+                            shown.add(delivery["delivery_id"])
+                            decided = [e["reason"] for e in journal.events(document["document_id"])
+                                       if e["kind"] == "DECIDED"]
+                            print(f"  the {document['message_type']} {document['document_id']}: "
+                                  f"{decided[-1] if decided else ''}\n      {_demo_delivery(delivery)}")
         finally:
             engine.close()
     print(f"\nEvery step is in the journal ({assembly.settings.journal_path}) and in the JSON log ({log_path}).")
-    print("One business number end to end (the enterprise's own number of the import inventory list):")
+    print("One business number end to end (the enterprise's own number of the import inventory list): the list,")
+    print("customs' receipts (the second found through the numbers the first assigned), the clearance result")
+    print("and the zone's closing notice made from it:")
     trace = ["--config", str(args.config), "--data-dir", str(data_dir), "trace", "HC2026112800001"]
     print(f"$ hub {' '.join(trace[2:])}")
     main(trace)
     return 0
 
 
-def _print_demo_document(journal: Journal, document: dict, data_dir: Path) -> None:
+def _demo_delivery(delivery: dict) -> str:
+    what = {"error-receipt": "answer", "hub-document": "decision"}.get(delivery["kind"], "copy")
+    via = f" via map {delivery['map']}" if delivery["map"] else ""
+    return f"{delivery['state']:<9} {what} to {delivery['endpoint']}/InBox/{delivery['name']}{via}"
+
+
+def _print_demo_document(journal: Journal, document: dict, data_dir: Path, shown: set[str]) -> None:
     label = f"{document['endpoint']}/OutBox/{document['source_name']}"
     kind = document["message_type"] or "?"
     print(f"  {label}  [{kind}]  document {document['document_id']}")
     for delivery in journal.deliveries(document["document_id"]):
-        what = "answer" if delivery["kind"] == "error-receipt" else "copy"
-        via = f" via map {delivery['map']}" if delivery["map"] else ""
-        print(f"      {delivery['state']:<9} {what} to {delivery['endpoint']}/InBox/{delivery['name']}{via}")
+        shown.add(delivery["delivery_id"])
+        print(f"      {_demo_delivery(delivery)}")
     if document["state"] in ("REJECTED", "FAILED", "DUPLICATE"):
         print(f"      {document['state']}: {document['reason']}")
         for event in journal.events(document["document_id"]):
