@@ -392,8 +392,12 @@ def cmd_failed(args) -> int:
     if args.json:
         print(json.dumps(failed, ensure_ascii=False, indent=2))
         return 0
-    print(f"{len(failed['dead'])} dead deliveries, {len(failed['refused'])} refused documents "
+    print(f"{len(failed['dead'])} dead deliveries, {len(failed['refused'])} refused documents, "
+          f"{len(failed['decisions'])} failed decisions "
           "(`hub resubmit ID --reason ...` sends one again; `hub trace ID` tells its story)")
+    for row in failed["decisions"]:
+        print(f"DECISION {row['name']} {row['gather_key']}: its decision failed (document {row['document_id']}, "
+              f"for {row['endpoint']}); fix the stylesheet, then resubmit the document")
     for row in failed["dead"]:
         print(f"DEAD     delivery {row['delivery_id']}  of {row['document_id']}  {row['message_type'] or '?'} "
               f"{row['business_id'] or ''} -> {row['endpoint']}  after {row['attempts']} attempts, "
@@ -436,6 +440,8 @@ def cmd_resubmit(args) -> int:
         journal.close()
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
+    elif "decided" in result:
+        print(f"document {result['document_id']}: decided again: {', '.join(result['decided'])}")
     elif "requeued" in result:
         print(f"document {result['document_id']}: {len(result['requeued'])} delivery(ies) queued again "
               f"({', '.join(result['requeued'])}); the running hub sends them")

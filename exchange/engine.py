@@ -52,8 +52,8 @@ class JournalFacts:
         self.journal = journal
 
     def correlated(self, keys: dict[str, str]) -> list[Earlier]:
-        return [Earlier(row["document_id"], row["endpoint"], row["message_type"], row["received_at"], row["keys"])
-                for row in self.journal.correlated(keys)]
+        return [Earlier(row["document_id"], row["endpoint"], row["message_type"], row["received_at"], row["keys"],
+                        frozenset(row["awaiting"])) for row in self.journal.correlated(keys)]
 
 
 class _Nothing:
@@ -92,6 +92,8 @@ class Engine:
         self.resources: list = []  # inbound adapters and the data folder's lock, closed by close()
         self.scan_interval = 1.0  # how often the outbox is searched for deliveries due again
         self._next_scan = 0.0
+        self._timeouts_due = False  # set by a scan; checked after the next intake
+        self._keeper = None  # renews this process's delivery claims beside the engine's thread (PostgreSQL)
         self._sending: dict[str, j.PendingDelivery] = {}  # handed to a worker, not yet settled
         self._endpoint_errors: dict[str, str] = {}  # the last receive error per endpoint, until it recovers
         self._fresh: list[tuple[j.PendingDelivery, bytes]] = []  # queued in the open transaction
@@ -116,6 +118,9 @@ class Engine:
                 done += self.take_in(batch)
         done += self.settle_finished()
         done += self.submit_due()
+        if self._timeouts_due:  # after this poll's intake: what waited while the hub was down counts first
+            self._timeouts_due = False
+            done += self.check_overdue() + self.check_gathers()
         logs.flush()
         return done
 
@@ -123,6 +128,8 @@ class Engine:
         try:
             with self.journal.transaction():
                 decisions = [self._record_safely(item) for item in batch]
+                if self.owner and self._fresh:
+                    self.journal.extend_claims([pending.delivery_id for pending, _ in self._fresh], self.lease)
         except BaseException:
             self._fresh.clear()  # rolled back: these deliveries do not exist
             raise
@@ -245,7 +252,7 @@ class Engine:
                                              receipt_type, within)
         if outcome.answers is not None:
             self._correlate(document_id, business.message_type, message.endpoint, outcome.answers, log,
-                            {**facts["keys"], "business_id": facts["business_id"]})
+                            {} if outcome.ambiguous else {**facts["keys"], "business_id": facts["business_id"]})
         self.journal.add_document(**row, state=j.ACCEPTED, **facts)
         if outcome.kind is not None:  # after its row: a decision reads every answer's journaled bytes
             self._gather(outcome.kind.type, facts, document_id, message.endpoint, log)
@@ -335,14 +342,19 @@ class Engine:
                 raise HubError(f"the stylesheet of {gather.name} made a {kind.type}, not a {gather.decision}")
             self.context.catalog.validate(kind, document, file=f"decision of {gather.name}")
         except (HubError, etree.XSLTApplyError) as exc:
+            # The hub's own fault (its stylesheet): recorded once, listed by `hub failed`, decided again
+            # by `hub resubmit` on the starting document once the stylesheet is fixed.
             reason = exc.reason if isinstance(exc, HubError) else str(exc)
-            self.journal.append(gathering["document_id"], "FAILED", reason=f"{gather.name} decision: {reason}",
-                                detail={"issues": [i.as_dict() for i in getattr(exc, "issues", [])]})
-            log.error("gather.decision_failed", reason=reason)
+            if self.journal.close_gather(gather.name, key, j.DECISION_FAILED):
+                self.journal.append(gathering["document_id"], "DECISION_FAILED",
+                                    reason=f"{gather.name} decision: {reason}",
+                                    detail={"issues": [i.as_dict() for i in getattr(exc, "issues", [])]})
+                log.error("gather.decision_failed", reason=reason)
             return
         decision = (document.body.findtext(f"{{{kind.namespace}}}Decision") or "").strip()
         silent = [m for m, _ in gather.members if m not in answers]
-        self.journal.decide_gather(gather.name, key, decision)
+        if not self.journal.close_gather(gather.name, key, j.DECIDED, decision):
+            return  # another hub process decided it first
         self.journal.append(gathering["document_id"], "DECIDED", reason=f"{decision}: {why}",
                             detail={"gathering": gather.name, "decision": decision, "answered": sorted(answers),
                                     "silent": silent})
@@ -355,15 +367,19 @@ class Engine:
 
     def check_gathers(self) -> int:
         """Decide every gathering whose time is up, naming the members that stayed silent."""
-        due = self.journal.due_gathers()
-        if not due:
+        if not self.context.gathers or not self.journal.due_gathers():  # the cheap look, outside the lock
             return 0
         by_name = {gather.name: gather for gather in self.context.gathers}
-        with self.journal.transaction():
-            for gathering in due:
-                gather = by_name.get(gathering["name"])
-                if gather is not None:
-                    self._decide(gather, gathering, f"time is up ({_duration(gather.within)})")
+        try:
+            with self.journal.transaction():
+                due = self.journal.due_gathers()  # again under the lock: another process may have decided
+                for gathering in due:
+                    gather = by_name.get(gathering["name"])
+                    if gather is not None:
+                        self._decide(gather, gathering, f"time is up ({_duration(gather.within)})")
+        except BaseException:
+            self._fresh.clear()
+            raise
         fresh, self._fresh = self._fresh, []
         for pending, body in fresh:
             self._submit(pending, body)
@@ -371,12 +387,13 @@ class Engine:
 
     def check_overdue(self) -> int:
         """Alert on every receipt whose time ran out: a log event and a journal event (``hub status``)."""
-        overdue = self.journal.overdue_expectations()
-        if not overdue:
+        if not self.journal.overdue_expectations():  # the cheap look, outside the lock
             return 0
         with self.journal.transaction():
+            overdue = self.journal.overdue_expectations()
             for row in overdue:
-                self.journal.mark_overdue(row["expectation_id"])
+                if not self.journal.mark_overdue(row["expectation_id"]):
+                    continue
                 reason = (f"no {row['receipt_type']} from {row['endpoint']} within "
                           f"{_duration(row['within_s'])} of delivery (due {row['due_at']})")
                 self.journal.append(row["document_id"], "RECEIPT_OVERDUE", endpoint=row["endpoint"],
@@ -471,6 +488,19 @@ class Engine:
                 self.log.info("document.resubmitted", document_id=document["document_id"],
                               deliveries=[row["delivery_id"] for row in dead], **who)
                 result = {"document_id": document["document_id"], "requeued": [row["delivery_id"] for row in dead]}
+            elif failed_decisions := [g for g in self.journal.gathers_started_by(document["document_id"])
+                                      if g["state"] == j.DECISION_FAILED]:
+                by_name = {gather.name: gather for gather in self.context.gathers}
+                for gathering in failed_decisions:
+                    self.journal.reopen_gather(gathering["name"], gathering["gather_key"])
+                    self.journal.append(document["document_id"], "RESUBMITTED", reason=reason,
+                                        detail={**who, "gathering": gathering["name"]})
+                    if gathering["name"] in by_name:
+                        self._decide(by_name[gathering["name"]], {**gathering, "state": j.OPEN},
+                                     f"decided again, as {by} asked")
+                states = [g["state"] for g in self.journal.gathers_started_by(document["document_id"])]
+                result = {"document_id": document["document_id"], "decided": states, "accepted": j.DECISION_FAILED
+                          not in states, "reason": "" if j.DECISION_FAILED not in states else "the decision failed again"}
             elif document["state"] in (j.REJECTED, j.FAILED):
                 body = corrected if corrected is not None else self.journal.body(document["sha256"])
                 item = Inbound(Message(body=body, endpoint=document["endpoint"], name=document["source_name"]),
@@ -520,8 +550,7 @@ class Engine:
         for pending in due:
             self._submit(pending, self.journal.body(pending.sha256))
             submitted += 1
-        self.check_overdue()
-        self.check_gathers()
+        self._timeouts_due = True
         return submitted
 
     def settle_finished(self, wait: float = 0.0) -> int:
@@ -574,12 +603,19 @@ class Engine:
 
     def start(self) -> None:
         self.deliverer.start()
+        if self.owner and self._keeper is None:
+            self._keeper = self.journal.claim_keeper(self.owner, self.lease)
+            if self._keeper is not None:
+                self._keeper.start()
         self.submit_due(force=True)
 
     def stop(self) -> None:
         """Finish and record every delivery already handed to a worker."""
         self.deliverer.stop()
         self.settle_finished()
+        if self._keeper is not None:
+            self._keeper.stop()
+            self._keeper = None
         logs.flush()
 
     def close(self) -> None:

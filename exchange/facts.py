@@ -24,6 +24,7 @@ class Earlier:
     message_type: str
     received_at: str
     keys: dict[str, str] = field(default_factory=dict, compare=False)
+    awaiting: frozenset[str] = frozenset()  # receipt types it still waits for
 
 
 class Facts(Protocol):

@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -226,8 +227,34 @@ class SQLiteDatabase:
                 for start in range(0, len(data), _BLOB_PIECE):
                     blob.write(view[start:start + _BLOB_PIECE])
 
+    def claim_keeper(self, owner: str, lease: float):
+        return None  # one process per SQLite journal: no one else takes claims over
+
     def close(self) -> None:
         self._db.close()  # closing twice is harmless
+
+
+class _ClaimKeeper(threading.Thread):
+    def __init__(self, connect, owner: str, lease: float):
+        super().__init__(name="claim-keeper", daemon=True)
+        self.connect, self.owner, self.lease = connect, owner, lease
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        connection = None
+        while not self.stopped.wait(self.lease / 4):
+            try:
+                connection = connection or self.connect()
+                connection.execute("UPDATE deliveries SET claimed_until=%s WHERE claimed_by=%s AND state=%s",
+                                   (now(self.lease), self.owner, PENDING))
+            except Exception:  # noqa: BLE001 - the next beat tries again; the engine's scans renew too
+                connection = None
+        if connection is not None:
+            connection.close()
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.join(5)
 
 
 class PostgresDatabase:
@@ -246,6 +273,7 @@ class PostgresDatabase:
         self.schema = schema
         self._psycopg = psycopg
         options = {"password": password} if password else {}
+        self._dsn, self._options = dsn, options
         self._db = psycopg.connect(dsn, autocommit=True, **options)
         info = self._db.info
         self.where = f"postgresql://{info.user}@{info.host}:{info.port}/{info.dbname} schema {schema}"
@@ -292,6 +320,14 @@ class PostgresDatabase:
         self._db.execute("INSERT INTO bodies (sha256, size, body) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
                          (digest, len(data), data))
 
+    def claim_keeper(self, owner: str, lease: float) -> _ClaimKeeper:
+        def connect():
+            connection = self._psycopg.connect(self._dsn, autocommit=True, **self._options)
+            connection.execute(f'SET search_path TO "{self.schema}"')
+            return connection
+
+        return _ClaimKeeper(connect, owner, lease)
+
     def close(self) -> None:
         self._db.close()
 
@@ -305,7 +341,7 @@ ROUTED_COPY, ERROR_RECEIPT = "document", "error-receipt"
 # Expectation states: a receipt owed by a destination
 WAITING, RECEIVED, OVERDUE, LATE = "WAITING", "RECEIVED", "OVERDUE", "LATE"
 # Gathering states, and the delivery kind of what the hub itself decides
-OPEN, DECIDED = "OPEN", "DECIDED"
+OPEN, DECIDED, DECISION_FAILED = "OPEN", "DECIDED", "DECISION_FAILED"
 HUB_DOCUMENT = "hub-document"
 PENDING, SENT, DEAD = "PENDING", "DELIVERED", "DEAD"
 
@@ -465,14 +501,15 @@ class Journal:
 
     def settle_delivery(self, delivery_id: str, state: str, error: str = "") -> None:
         self._db.execute(
-            "UPDATE deliveries SET state=?, attempts=attempts+1, last_error=?, updated_at=? WHERE delivery_id=?",
-            (state, error, now(), delivery_id),
+            "UPDATE deliveries SET state=?, attempts=attempts+1, last_error=?, updated_at=? WHERE delivery_id=?"
+            " AND state=?",  # one another process took over and settled first stays as it is
+            (state, error, now(), delivery_id, PENDING),
         )
 
     def retry_delivery(self, delivery_id: str, error: str, delay: float) -> None:
         self._db.execute(
-            "UPDATE deliveries SET attempts=attempts+1, last_error=?, updated_at=?, due_at=? WHERE delivery_id=?",
-            (error, now(), now(delay), delivery_id),
+            "UPDATE deliveries SET attempts=attempts+1, last_error=?, updated_at=?, due_at=? WHERE delivery_id=?"
+            " AND state=?", (error, now(), now(delay), delivery_id, PENDING),
         )
 
     def settle_documents(self, document_ids: list[str]) -> None:
@@ -534,6 +571,17 @@ class Journal:
         self._db.executemany("UPDATE deliveries SET claimed_by=?, claimed_until=? WHERE delivery_id=?",
                              [(owner, until, delivery.delivery_id) for delivery in claimed])
         return claimed
+
+    def extend_claims(self, delivery_ids: list[str], lease: float) -> None:
+        """Claims on deliveries written in this transaction run from its end, however long it took."""
+        until = now(lease)
+        self._db.executemany("UPDATE deliveries SET claimed_until=? WHERE delivery_id=?",
+                             [(until, delivery_id) for delivery_id in delivery_ids])
+
+    def claim_keeper(self, owner: str, lease: float):
+        """A thread that renews ``owner``'s claims every quarter lease on its own connection, so a long
+        batch holding the write lock never lets them run out (None: one process only, nothing to keep)."""
+        return self._db.claim_keeper(owner, lease)
 
     def renew_claims(self, owner: str, lease: float) -> None:
         """Keep this process's claims on what it is still sending."""
@@ -640,12 +688,17 @@ class Journal:
         if not rows:
             return []
         their: dict[str, dict[str, str]] = {row[0]: {} for row in rows}
+        awaiting: dict[str, set[str]] = {row[0]: set() for row in rows}
         marks = ",".join("?" for _ in rows)
         for document_id, name, value in self._db.execute(
                 f"SELECT document_id, name, value FROM keys WHERE document_id IN ({marks})", tuple(their)).fetchall():
             their[document_id][name] = value
+        for document_id, receipt_type in self._db.execute(
+                f"SELECT document_id, receipt_type FROM expectations WHERE document_id IN ({marks})"
+                " AND state IN (?, ?)", (*their, WAITING, OVERDUE)).fetchall():
+            awaiting[document_id].add(receipt_type)
         return [{"document_id": document_id, "endpoint": endpoint, "message_type": message_type,
-                 "received_at": received_at, "keys": their[document_id]}
+                 "received_at": received_at, "keys": their[document_id], "awaiting": awaiting[document_id]}
                 for document_id, endpoint, message_type, received_at in rows]
 
     def learn_keys(self, document_id: str, keys: dict[str, str]) -> dict[str, str]:
@@ -661,7 +714,7 @@ class Journal:
         """A receipt ``endpoint`` owes for ``document_id``; its clock starts when the copy is delivered."""
         self._db.execute(
             "INSERT INTO expectations (expectation_id, document_id, endpoint, route, receipt_type, within_s, state,"
-            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (f"{document_id}:{endpoint}:{receipt_type}", document_id, endpoint, route, receipt_type, within,
              WAITING, now()))
 
@@ -678,6 +731,8 @@ class Journal:
                         " AND state IN (?, ?)", (document_id, endpoint, receipt_type, WAITING, OVERDUE))
         if row is None:
             return None
+        # LATE only after its alert: a receipt that waited at its source while the hub was down is read
+        # before the first overdue scan, and counts as in time.
         state = LATE if row["state"] == OVERDUE else RECEIVED
         self._db.execute("UPDATE expectations SET state=?, receipt_id=?, updated_at=? WHERE expectation_id=?",
                          (state, receipt_id, now(), row["expectation_id"]))
@@ -688,9 +743,11 @@ class Journal:
         return self._rows("SELECT * FROM expectations WHERE state=? AND due_at != '' AND due_at < ? ORDER BY due_at",
                           (WAITING, now()))
 
-    def mark_overdue(self, expectation_id: str) -> None:
-        self._db.execute("UPDATE expectations SET state=?, updated_at=? WHERE expectation_id=?",
-                         (OVERDUE, now(), expectation_id))
+    def mark_overdue(self, expectation_id: str) -> bool:
+        """False when another process alerted on it first."""
+        cursor = self._db.execute("UPDATE expectations SET state=?, updated_at=? WHERE expectation_id=? AND state=?",
+                                  (OVERDUE, now(), expectation_id, WAITING))
+        return cursor.rowcount == 1
 
     def expectations(self, state: str | None = None, document_id: str | None = None) -> list[dict]:
         where, params = [], []
@@ -728,9 +785,20 @@ class Journal:
     def due_gathers(self) -> list[dict]:
         return self._rows("SELECT * FROM gathers WHERE state=? AND due_at < ? ORDER BY due_at", (OPEN, now()))
 
-    def decide_gather(self, name: str, key: str, decision: str) -> None:
-        self._db.execute("UPDATE gathers SET state=?, decision=?, decided_at=? WHERE name=? AND gather_key=?",
-                         (DECIDED, decision, now(), name, key))
+    def close_gather(self, name: str, key: str, state: str, decision: str = "") -> bool:
+        """Close an OPEN gathering as DECIDED (or DECISION_FAILED); False when another process, or an
+        earlier call, closed it first (inside a write transaction: only one decision is ever made)."""
+        cursor = self._db.execute(
+            "UPDATE gathers SET state=?, decision=?, decided_at=? WHERE name=? AND gather_key=? AND state=?",
+            (state, decision, now(), name, key, OPEN))
+        return cursor.rowcount == 1
+
+    def gathers_started_by(self, document_id: str) -> list[dict]:
+        return self._rows("SELECT * FROM gathers WHERE document_id=?", (document_id,))
+
+    def reopen_gather(self, name: str, key: str) -> None:
+        self._db.execute("UPDATE gathers SET state=?, decision='', decided_at='' WHERE name=? AND gather_key=?"
+                         " AND state=?", (OPEN, name, key, DECISION_FAILED))
 
     def gathers(self) -> list[dict]:
         """Open gatherings and those with answers after their decision (``hub status``)."""
@@ -772,7 +840,9 @@ class Journal:
             " FROM documents doc WHERE state IN (?, ?) AND NOT EXISTS"
             " (SELECT 1 FROM documents later WHERE later.resubmission_of = doc.document_id)"
             " ORDER BY received_at", (REJECTED, FAILED))
-        return {"dead": dead, "refused": refused}
+        decisions = self._rows("SELECT name, gather_key, document_id, endpoint, decided_at FROM gathers WHERE state=?"
+                               " ORDER BY decided_at", (DECISION_FAILED,))
+        return {"dead": dead, "refused": refused, "decisions": decisions}
 
     def requeue_delivery(self, delivery_id: str) -> None:
         """A DEAD delivery back in the outbox, due now, with a fresh count of attempts."""

@@ -24,8 +24,8 @@ from . import streaming
 from .catalog import Catalog, DocumentKind
 from .config import Endpoint
 from .envelope import Document, Envelope
-from .errors import (MAX_ISSUES, ConversionError, HubError, InvalidDocument, Issue, RefusedInput, Unauthorized,
-                     Unroutable)
+from .errors import (MAX_ISSUES, ConversionError, HubError, InvalidDocument, Issue, RefusedInput,
+                     ReusedMessageId, Unauthorized, Unroutable)
 from .facts import Earlier, Facts, correlation_keys
 from .parsing import Limits, check_tree_size, parse
 from .routing import Destination, Router
@@ -60,6 +60,7 @@ class Outcome:
     error: HubError | None = None
     seconds: float = 0.0
     answers: Earlier | None = None  # the original this document answers (a receipt's), when known
+    ambiguous: bool = False  # several originals matched: the latest was chosen, nothing is learnt from it
 
     @property
     def accepted(self) -> bool:
@@ -301,8 +302,15 @@ def _route(context: Context, kind: DocumentKind, endpoint_name: str, document: D
     for this document (a clearance result for a declaration no zone inventory names): it is
     skipped, and said so in the ROUTED step. The original a receipt answers goes in ``outcome``."""
     keys = correlation_keys(document.business)
-    asks = context.facts is not None and keys and context.router.needs_facts(kind.type)
+    starts = next((g for g in context.gathers if g.start == kind.type), None)
+    asks = context.facts is not None and keys and (context.router.needs_facts(kind.type) or starts is not None)
     earlier = context.facts.correlated(keys) if asks else []
+    if starts is not None and keys.get(starts.key):
+        already = [e for e in earlier if e.message_type == kind.type and e.keys.get(starts.key) == keys[starts.key]]
+        if already:  # one gathering per key: a second start would be forwarded but never decided
+            reason = (f"{starts.key} {keys[starts.key]} is already under {starts.name} (document "
+                      f"{already[0].document_id} from {already[0].endpoint}); a new one needs a new {starts.key}")
+            raise ReusedMessageId(reason, [Issue(reason)])
     gather = next((g for g in context.gathers if g.answer == kind.type), None)
     if gather is not None:  # an answer the hub collects: only the member's own endpoint may give it
         member = keys.get(gather.member, "")
@@ -319,8 +327,8 @@ def _route(context: Context, kind: DocumentKind, endpoint_name: str, document: D
             raise
         candidates = []  # collected, not forwarded
     for rule in context.router.rules:
-        if rule.answers and any(d.route == rule.name for d in candidates):
-            outcome.answers = outcome.answers or context.router.original(rule, endpoint_name, earlier)
+        if rule.answers and outcome.answers is None and any(d.route == rule.name for d in candidates):
+            outcome.answers, outcome.ambiguous = context.router.original(rule, endpoint_name, earlier, document)
     destinations, params, skipped = [], {}, []
     for destination in candidates:
         values = {}

@@ -101,10 +101,22 @@ class Router:
     def rule(self, name: str) -> Rule | None:
         return self._by_name.get(name)
 
-    def original(self, rule: Rule, endpoint: str, earlier: list[Earlier]) -> Earlier | None:
-        """The document a ``rule.answers`` document answers: the earliest correlated one of those
-        types that came from another endpoint."""
-        return next((e for e in earlier if e.message_type in rule.answers and e.endpoint != endpoint), None)
+    def original(self, rule: Rule, endpoint: str, earlier: list[Earlier], document: Document
+                 ) -> tuple[Earlier | None, bool]:
+        """The document a ``rule.answers`` document answers, and whether that choice is ambiguous.
+
+        Candidates are correlated documents of the answered types from another endpoint; when the
+        answer names its receivers, only documents from the endpoints owning them (a receipt never
+        goes to a party it is not addressed to, however its keys match). One that awaits this
+        answer type is preferred, then the latest."""
+        owners = {self.endpoint_ids.get(r) for r in document.business.receivers} - {None}
+        candidates = [e for e in earlier if e.message_type in rule.answers and e.endpoint != endpoint
+                      and (not owners or e.endpoint in owners)]
+        if not candidates:
+            return None, False
+        awaiting = [e for e in candidates if document.business.message_type in e.awaiting]
+        chosen = (awaiting or candidates)[-1]
+        return chosen, len(awaiting or candidates) > 1
 
     def route(self, message_type: str, endpoint: str, document: Document, earlier: list[Earlier] = ()
               ) -> list[Destination]:
@@ -122,7 +134,7 @@ class Router:
                 continue
             for destination in rule.destinations:
                 add(destination)
-            original = self.original(rule, endpoint, list(earlier)) if rule.answers else None
+            original = self.original(rule, endpoint, list(earlier), document)[0] if rule.answers else None
             if original is not None:
                 add(Destination(rule.name, original.endpoint))
             elif rule.to_receivers:

@@ -115,3 +115,72 @@ def test_an_agency_cannot_answer_for_another(running_hub):
     forged = running_hub.journal.documents()[-1]
     assert forged["state"] == "REJECTED"
     assert "may not answer for CUSTOMS in joint-review; CUSTOMS's answers come from agency-customs" in forged["reason"]
+
+
+def test_an_application_in_another_enterprises_name_is_refused(running_hub):
+    application = (SAMPLES / "catalog/REVIEW101-hub-application.xml").read_bytes()
+    foreign = application.replace(b"<CustomsNo>2101940123</CustomsNo>", b"<CustomsNo>2102950789</CustomsNo>")
+    assert foreign != application
+    running_hub.drop("etps-shenyang", foreign, name="REVIEW101-foreign.xml")
+    running_hub.run_once()
+    (document,) = running_hub.journal.documents()
+    assert document["state"] == "REJECTED"
+    (rejected,) = [e for e in running_hub.journal.events(document["document_id"]) if e["kind"] == "REJECTED"]
+    assert any("may not declare for enterprise 2102950789" in i["message"] for i in rejected["detail"]["issues"])
+    assert running_hub.files("agency-tax", "InBox") == []
+
+
+def test_a_second_application_with_the_same_id_is_refused_not_forwarded(running_hub):
+    apply(running_hub)
+    again = (SAMPLES / "catalog/REVIEW101-hub-application.xml").read_bytes().replace(
+        b"<MessageId>DXPENT0000016069202606181030150001</MessageId>",
+        b"<MessageId>DXPENT0000016069202606181030150002</MessageId>")
+    running_hub.drop("etps-shenyang", again, name="REVIEW101-again.xml")
+    running_hub.run_once()
+    second = running_hub.journal.documents()[-1]
+    assert second["state"] == "REJECTED" and "is already under joint-review" in second["reason"]
+    assert len(running_hub.files("agency-tax", "InBox")) == 1
+
+
+def test_verdicts_that_waited_while_the_hub_was_down_count_before_time_runs_out(running_hub, tmp_path):
+    engine = running_hub.engine
+    engine.context = dataclasses.replace(engine.context, gathers=tuple(
+        dataclasses.replace(g, within=0.3) for g in engine.context.gathers))
+    application = apply(running_hub)
+    running_hub.engine.close()  # the hub stops; the agencies answer; time runs out meanwhile
+    for agency in AGENCIES:
+        running_hub.drop(f"agency-{agency}", verdict(agency))
+    time.sleep(0.4)
+    running_hub.engine = hub.open_engine(running_hub.assembly)
+    running_hub.journal = running_hub.engine.journal
+    running_hub.engine.context = dataclasses.replace(running_hub.engine.context, gathers=engine.context.gathers)
+    running_hub.run_once()
+    decided = [e for e in running_hub.journal.events(application["document_id"]) if e["kind"] == "DECIDED"]
+    assert len(decided) == 1 and decided[0]["detail"]["silent"] == []
+    assert "every member answered" in decided[0]["reason"]
+
+
+def test_a_decision_the_stylesheet_gets_wrong_is_held_listed_and_decided_again_on_resubmit(running_hub, capsys):
+    engine = running_hub.engine
+    gather = engine.context.gathers[0]
+    broken = etree.XSLT(etree.fromstring(
+        gather.xsl.read_bytes().replace(b"<xsl:when test=\"$verdicts[r:Verdict = 'REJECTED']\">REJECTED",
+                                        b"<xsl:when test=\"true()\">MAYBE")))
+    engine.context = dataclasses.replace(engine.context, gathers=(dataclasses.replace(gather, transform=broken),))
+    application = apply(running_hub)
+    for agency in AGENCIES:
+        running_hub.drop(f"agency-{agency}", verdict(agency))
+    running_hub.run_once()
+    engine.scan_interval = 0.0
+    running_hub.run_once()  # not retried on every scan
+    kinds = [e["kind"] for e in running_hub.journal.events(application["document_id"])]
+    assert kinds.count("DECISION_FAILED") == 1 and "DECIDED" not in kinds
+    capsys.readouterr()
+    assert cli(running_hub, "failed", "--json") == 0
+    assert [d["document_id"] for d in json.loads(capsys.readouterr().out)["decisions"]] == [application["document_id"]]
+
+    engine.context = dataclasses.replace(engine.context, gathers=(gather,))  # the stylesheet is fixed
+    result = engine.resubmit(application["document_id"], by="admin", reason="decision stylesheet fixed")
+    assert result["decided"] == ["DECIDED"]
+    running_hub.run_once()
+    assert decision(running_hub).findtext("r:Decision", namespaces=R) == "INCOMPLETE"

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
+import shutil
 import time
 
 from lxml import etree
 
 import hub
+from conftest import HOME
 from exchange.routing import Router
 
 INV202_KEYS = ("080120261000012345", "QD080126I000012345", "I20260000801234567")
@@ -113,3 +116,33 @@ def test_a_clearance_result_no_zone_list_names_is_answered_as_unroutable(running
     assert "no bond_invt_no in this document or in any document correlated with it" in result["reason"]
     assert running_hub.files("zone", "InBox") == []
     assert len(running_hub.files("h2010", "InBox")) == 1  # the sender is told why
+
+
+def test_a_receipt_goes_only_to_the_party_it_is_addressed_to_even_when_another_shares_its_numbers(tmp_path, sample):
+    """Two enterprises number their lists alike; customs' receipt for one never reaches the other."""
+    config = tmp_path / "config"
+    shutil.copytree(HOME / "config", config, ignore=shutil.ignore_patterns("examples"))
+    text = (config / "hub.toml").read_text()
+    for key, target in (("catalog", HOME / "schemas" / "catalog.toml"), ("routes", HOME / "routes")):
+        text = re.sub(rf'^{key} = "[^"]*"', f'{key} = "{target}"', text, flags=re.M)
+    (config / "hub.toml").write_text(text)
+    dalian = (config / "endpoints" / "etps-shenyang.toml").read_text().replace("DXPENT0000016069", "DXPENT0000020001")
+    dalian = dalian.replace('"2101940123", "2101980456"', '"2102950789"').replace('"etps-shenyang"', '"etps-dalian"')
+    (config / "endpoints" / "etps-dalian.toml").write_text(dalian)
+    engine = hub.open_engine(hub.assemble(config / "hub.toml", tmp_path / "data"))
+    try:
+        shenyang_list = sample("etps-shenyang/INV101-import.xml").read_bytes()
+        dalian_list = shenyang_list.replace(b"DXPENT0000016069", b"DXPENT0000020001").replace(
+            b"2101940123", b"2102950789").replace(b"2101980456", b"2102950789")  # the same EtpsInnerInvtNo
+        for endpoint, data in (("etps-dalian", dalian_list), ("etps-shenyang", shenyang_list),
+                               ("customs", sample("customs/INV201-receipt.xml").read_bytes())):
+            (engine.inbound[endpoint].outbox / "doc.xml").write_bytes(data)
+            engine.run(once=True)
+        inbox = lambda name: sorted(p.name for p in (tmp_path / "data" / name / "InBox").iterdir())
+        assert [n[:7] for n in inbox("etps-shenyang")] == ["INV201_"]
+        assert inbox("etps-dalian") == []
+        lists = {d["endpoint"]: d for d in engine.journal.documents() if d["message_type"] == "INV101"}
+        learnt = [e for e in engine.journal.events(lists["etps-dalian"]["document_id"]) if e["kind"] == "RECEIPT"]
+        assert learnt == []  # Dalian's list did not learn Shenyang's numbers
+    finally:
+        engine.close()
