@@ -18,6 +18,7 @@ and the adapters; the commands below use one or the other.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import fcntl
 import fnmatch
 import getpass
@@ -195,10 +196,16 @@ def cmd_run(args) -> int:
     log = logs.get()
     log.info("hub.started", config=assembly.settings.file, endpoints=sorted(assembly.endpoints),
              once=args.once)
+    server = None
     try:
+        if assembly.settings.console.enabled and not args.once:
+            server = build_console(assembly, engine).start()
+            print(f"hub: console at {server.url}", file=sys.stderr)
         engine.run(once=args.once, poll_interval=assembly.settings.poll_interval, stop=stop)
         counts = engine.journal.delivery_counts()
     finally:
+        if server is not None:
+            server.stop()
         engine.close()
     log.info("hub.stopped", deliveries=counts)
     waiting = {state: n for state, n in counts.items() if state in ("PENDING", "DEAD")}
@@ -206,6 +213,65 @@ def cmd_run(args) -> int:
         # --once took in everything waiting; say what could not be delivered (yet)
         print("hub: deliveries not done: " + ", ".join(f"{n} {state}" for state, n in sorted(waiting.items()))
               + " (PENDING ones are retried by the next run)", file=sys.stderr)
+    return 0
+
+
+def build_console(assembly: Assembly, engine: Engine | None = None):
+    """The operators' console over this deployment's journal; with a running engine, also its
+    delivery latencies (/metrics). Start it with ``.start()``, stop it with ``.stop()``."""
+    from console.actions import Actions
+    from console.data import ReadModel
+    from console.metrics import DeliveryLatency
+    from console.server import Console, ConsoleServer
+
+    settings = assembly.settings
+    open_journal(settings.journal).close()  # create it, so that readers find it
+    if engine is not None and engine.latency is None:
+        engine.latency = DeliveryLatency()
+    console = Console(settings.console, ReadModel(lambda: open_journal(settings.journal, readonly=True)),
+                      Actions(lambda: open_journal(settings.journal), assembly.context, settings.batch_size),
+                      engine.latency if engine is not None else None)
+    if not console.users():
+        raise ConfigError(str(settings.console.users), "-", "no console users: add one with "
+                          "`hub console-user NAME --role admin`")
+    return ConsoleServer(console)
+
+
+def cmd_console(args) -> int:
+    """Serve the console alone, until interrupted (a running `hub run` delivers what it queues)."""
+    assembly = assemble(args.config, args.data_dir)
+    _configure_logs(args, assembly.settings)
+    if args.port is not None:
+        settings = dataclasses.replace(assembly.settings,
+                                       console=dataclasses.replace(assembly.settings.console, port=args.port))
+        assembly = dataclasses.replace(assembly, settings=settings)
+    server = build_console(assembly).start()
+    print(f"hub: console at {server.url} (Ctrl-C stops it)", file=sys.stderr)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    stop.wait()
+    server.stop()
+    return 0
+
+
+def cmd_console_user(args) -> int:
+    """Add a console user, or change one's role or password (the file keeps hashes only)."""
+    from console.auth import write_user
+
+    assembly = assemble(args.config, args.data_dir)
+    if args.password_env:
+        password = os.environ.get(args.password_env, "")
+    else:
+        password = getpass.getpass(f"password for {args.name}: ")
+        if password != getpass.getpass("again: "):
+            print("hub: the passwords differ", file=sys.stderr)
+            return 2
+    if len(password) < 10:
+        print("hub: a console password has at least 10 characters", file=sys.stderr)
+        return 2
+    write_user(assembly.settings.console.users, args.name, args.role, password)
+    print(f"{args.name} ({args.role}) written to {assembly.settings.console.users}")
     return 0
 
 
@@ -747,6 +813,17 @@ def parser() -> argparse.ArgumentParser:
     resubmit.add_argument("--file", help="a corrected version of a refused document, journaled as a new version")
     resubmit.add_argument("--json", action="store_true")
     resubmit.set_defaults(handler=cmd_resubmit)
+
+    console = commands.add_parser("console", help="serve the operators' web console (127.0.0.1 by default)")
+    console.add_argument("--port", type=int, help="instead of [console] port")
+    console.add_argument("--pretty", action="store_true", help="readable log lines instead of JSON")
+    console.set_defaults(handler=cmd_console)
+
+    console_user = commands.add_parser("console-user", help="add a console user or change one's role or password")
+    console_user.add_argument("name")
+    console_user.add_argument("--role", choices=("viewer", "operator", "admin"), required=True)
+    console_user.add_argument("--password-env", help="read the password from this environment variable")
+    console_user.set_defaults(handler=cmd_console_user)
 
     status = commands.add_parser("status", help="documents and deliveries by state, overdue receipts, open reviews")
     status.add_argument("--json", action="store_true")

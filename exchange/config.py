@@ -72,6 +72,18 @@ class JournalSettings:
 
 
 @dataclass(frozen=True)
+class ConsoleSettings:
+    """``[console]``: the operators' web console (package ``console``)."""
+
+    enabled: bool = False  # also serve it from `hub run`
+    bind: str = "127.0.0.1"
+    port: int = 8470
+    users: Path | None = None  # the users file `hub console-user` writes (hashes only)
+    session_hours: float = 8.0
+    secure_cookies: bool = False  # behind a TLS proxy: mark the session cookie Secure
+
+
+@dataclass(frozen=True)
 class Settings:
     file: str
     data_dir: Path
@@ -87,6 +99,7 @@ class Settings:
     log_level: str
     node_id: str  # the hub's electronic-port (DXP) node id, the sender of what it wraps
     journal: JournalSettings | None = None
+    console: "ConsoleSettings | None" = None
 
 
 PARTIES = ("enterprise", "customs", "zone", "agency", "test")
@@ -122,11 +135,26 @@ def load_settings(config_file: Path, data_dir: Path | None = None) -> Settings:
         log_level=log.choice("level", ("debug", "info", "warning", "error"), "info"),
         node_id=hub.str("node_id", "DXPHUB0000000001"),
         journal=_journal_settings(journal, root),
+        console=_console_settings(top.table("console"), base),
     )
     for table in (hub, limits, journal, log, top):
         table.done()
     if settings.limits.max_depth > 256:
         raise limits.error("max_depth", "libxml2 refuses nesting beyond 256; choose 256 or less")
+    return settings
+
+
+def _console_settings(table: Table, base: Path) -> "ConsoleSettings":
+    users = table.str("users", "console-users.toml")
+    settings = ConsoleSettings(
+        enabled=table.bool("enabled", False),
+        bind=table.str("bind", "127.0.0.1"),
+        port=table.int("port", 8470, minimum=0),
+        users=(base / users).resolve(),
+        session_hours=table.float("session_hours", 8.0),
+        secure_cookies=table.bool("secure_cookies", False),
+    )
+    table.done()
     return settings
 
 

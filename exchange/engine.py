@@ -94,6 +94,10 @@ class Engine:
         self._next_scan = 0.0
         self._timeouts_due = False  # set by a scan; checked after the next intake
         self._keeper = None  # renews this process's delivery claims beside the engine's thread (PostgreSQL)
+        self.health: dict[str, dict] = {}  # endpoint -> last contact, last error (reported to the journal)
+        self.latency = None  # anything with observe(endpoint, seconds): queued-to-delivered times (/metrics)
+        self._queued_at: dict[str, float] = {}
+        self._next_report = 0.0
         self._sending: dict[str, j.PendingDelivery] = {}  # handed to a worker, not yet settled
         self._endpoint_errors: dict[str, str] = {}  # the last receive error per endpoint, until it recovers
         self._fresh: list[tuple[j.PendingDelivery, bytes]] = []  # queued in the open transaction
@@ -108,16 +112,21 @@ class Engine:
                 batch = adapter.receive(self.batch_size)
             except Exception as exc:  # noqa: BLE001 - one partner's failure must not stop the others
                 reason = exc.reason if isinstance(exc, TransportError) else f"{type(exc).__name__}: {exc}"
+                self._contact(name, reason)
                 if self._endpoint_errors.get(name) != reason:  # once per change, not once per poll
                     self._endpoint_errors[name] = reason
                     self.log.error("endpoint.receive_failed", endpoint=name, error=reason)
                 continue
+            self._contact(name, "")
             if self._endpoint_errors.pop(name, None) is not None:
                 self.log.info("endpoint.recovered", endpoint=name)
             if batch:
                 done += self.take_in(batch)
         done += self.settle_finished()
         done += self.submit_due()
+        if time.monotonic() >= self._next_report:
+            self._next_report = time.monotonic() + 5.0
+            self.report_health()
         if self._timeouts_due:  # after this poll's intake: what waited while the hub was down counts first
             self._timeouts_due = False
             done += self.check_overdue() + self.check_gathers()
@@ -242,7 +251,8 @@ class Engine:
             return self._refuse(item, row, facts, outcome, log)
 
         for copy in outcome.copies:
-            self._queue(document_id, facts, endpoint=copy.destination.endpoint, route=copy.destination.route,
+            self._queue(document_id, {**facts, "source": message.endpoint}, endpoint=copy.destination.endpoint,
+                        route=copy.destination.route,
                         map_name=copy.destination.map or "", body=copy.body,
                         digest=digest if copy.body is message.body else None,
                         name=f"{copy.message_type}_{document_id}.xml", kind=j.ROUTED_COPY, event="QUEUED")
@@ -360,7 +370,8 @@ class Engine:
                                     "silent": silent})
         facts = {"message_type": kind.type, "message_id": document.business.message_id,
                  "sender": self.context.node_id}
-        self._queue(gathering["document_id"], facts, endpoint=gathering["endpoint"], route=gather.name, map_name="",
+        self._queue(gathering["document_id"], {**facts, "source": "hub"}, endpoint=gathering["endpoint"],
+                    route=gather.name, map_name="",
                     body=body, digest=None, name=f"{kind.type}_{gathering['document_id']}.xml", kind=j.HUB_DOCUMENT,
                     event="DECISION_QUEUED")
         log.info("gather.decided", decision=decision, why=why, silent=silent)
@@ -426,13 +437,14 @@ class Engine:
         state = j.REJECTED if isinstance(error, DocumentError) else j.FAILED
         detail = {"code": error.code, "issues": [issue.as_dict() for issue in error.issues]}
         self.journal.append(document_id, state, endpoint=item.message.endpoint, reason=error.reason, detail=detail)
-        self.journal.add_document(**row, state=state, reason=error.reason, **facts)
+        self.journal.add_document(**row, state=state, reason=error.reason, code=error.code, **facts)
         log_method = log.warning if state == j.REJECTED else log.error
         log_method(f"document.{state.lower()}", code=error.code, reason=error.reason,
                    issues=[str(issue) for issue in error.issues],
                    duration_ms=round(outcome.seconds * 1000, 3))
         # Answer the endpoint it came from, listing every issue.
-        self._queue(document_id, {**facts, "message_type": ANSWER_TYPE}, endpoint=item.message.endpoint,
+        self._queue(document_id, {**facts, "message_type": ANSWER_TYPE, "source": "hub"},
+                    endpoint=item.message.endpoint,
                     route="", map_name="",
                     body=error_receipt(document_id, item.message.name, error, outcome.envelope), digest=None,
                     name=error_receipt_name(document_id, outcome.envelope), kind=j.ERROR_RECEIPT,
@@ -445,13 +457,15 @@ class Engine:
         delivery_id = new_id()
         digest = digest or self.journal.store_body(body)
         self.journal.add_delivery(delivery_id, document_id, endpoint, route, map_name, digest, name, kind,
-                                  owner=self.owner, lease=self.lease)
+                                  owner=self.owner, lease=self.lease, source=facts.get("source", ""))
         self.journal.append(document_id, event, endpoint=endpoint, route=route,
                             detail={"delivery_id": delivery_id, "name": name, "sha256": digest})
         pending = j.PendingDelivery(delivery_id, document_id, endpoint, route, digest, name, kind, 0,
                                     facts.get("message_type", ""), facts.get("message_id", ""),
                                     facts.get("sender", ""))
         self._fresh.append((pending, body))
+        if self.latency is not None:
+            self._queued_at[delivery_id] = time.monotonic()
 
     # -- operators -----------------------------------------------------------
 
@@ -515,6 +529,8 @@ class Engine:
             else:
                 raise HubError(f"document {document['document_id']} is {document['state']} with no DEAD "
                                "delivery: nothing to resubmit")
+            self.journal.audit("RESUBMIT", by, reason, {"document_id": document["document_id"],
+                                                        "corrected": corrected is not None, **result})
         fresh, self._fresh = self._fresh, []
         if self.owner:  # a running engine sends what it queued; a command leaves it to the running hub
             for pending, body in fresh:
@@ -564,14 +580,32 @@ class Engine:
                 del self._sending[result.delivery_id]
         return len(results)
 
+    def _contact(self, endpoint: str, error: str) -> None:
+        entry = self.health.setdefault(endpoint, {"last_contact": "", "error": ""})
+        entry["error"] = error
+        if not error:
+            entry["last_contact"] = j.now()
+
+    def report_health(self) -> None:
+        """Write what this process knows of its endpoints to the journal, for the console."""
+        for name in self.outbound:
+            self.health.setdefault(name, {"last_contact": "", "error": ""})
+        if self.owner and self.health:
+            with self.journal.transaction():
+                self.journal.report_endpoints(self.owner, self.health)
+
     def _settle(self, delivery: j.PendingDelivery, result: Result) -> str | None:
         """Record one delivery's outcome; returns the document id when a routed copy arrived."""
         error = result.error
+        self._contact(delivery.endpoint, error or "")
         log = self.log.bind(document_id=delivery.document_id, delivery_id=delivery.delivery_id,
                             endpoint=delivery.endpoint, message_type=delivery.message_type,
                             sender=delivery.sender, route=delivery.route or None, kind=delivery.kind,
                             ms=round(result.seconds * 1000, 3))
         kind = {j.ROUTED_COPY: "DELIVERED", j.HUB_DOCUMENT: "DECISION_DELIVERED"}.get(delivery.kind, "ANSWERED")
+        queued_at = self._queued_at.pop(delivery.delivery_id, None) if error is None else None
+        if queued_at is not None and self.latency is not None:
+            self.latency.observe(delivery.endpoint, time.monotonic() - queued_at)
         if error is None:
             self.journal.settle_delivery(delivery.delivery_id, j.SENT)
             self.journal.append(delivery.document_id, kind, endpoint=delivery.endpoint, route=delivery.route,

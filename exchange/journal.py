@@ -139,6 +139,34 @@ CREATE TABLE IF NOT EXISTS gather_answers (
     late        INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS gather_answers_key ON gather_answers (name, gather_key);
+CREATE INDEX IF NOT EXISTS documents_received ON documents (received_at);
+CREATE INDEX IF NOT EXISTS documents_refused ON documents (endpoint, received_at) WHERE state IN ('REJECTED', 'FAILED');
+CREATE INDEX IF NOT EXISTS deliveries_dead ON deliveries (endpoint, updated_at) WHERE state = 'DEAD';
+CREATE INDEX IF NOT EXISTS deliveries_created ON deliveries (created_at);
+CREATE TABLE IF NOT EXISTS counts (
+    scope TEXT NOT NULL,
+    a     TEXT NOT NULL,
+    b     TEXT NOT NULL,
+    state TEXT NOT NULL,
+    n     BIGINT NOT NULL,
+    PRIMARY KEY (scope, a, b, state)
+);
+CREATE TABLE IF NOT EXISTS endpoint_status (
+    endpoint     TEXT NOT NULL,
+    node         TEXT NOT NULL,
+    connected    INTEGER NOT NULL,
+    last_contact TEXT NOT NULL DEFAULT '',
+    last_error   TEXT NOT NULL DEFAULT '',
+    backlog      BIGINT NOT NULL DEFAULT 0,
+    updated_at   TEXT NOT NULL,
+    PRIMARY KEY (endpoint, node)
+);
+CREATE TABLE IF NOT EXISTS alert_acks (
+    alert_id TEXT PRIMARY KEY,
+    by       TEXT NOT NULL,
+    reason   TEXT NOT NULL,
+    at       TEXT NOT NULL
+);
 """
 
 _SQLITE_GUARDS = """
@@ -163,7 +191,47 @@ _ADDED_COLUMNS = (
     ("documents", "resubmission_of", "TEXT NOT NULL DEFAULT ''"),
     ("deliveries", "claimed_by", "TEXT NOT NULL DEFAULT ''"),
     ("deliveries", "claimed_until", "TEXT NOT NULL DEFAULT ''"),
+    ("deliveries", "source", "TEXT NOT NULL DEFAULT ''"),
+    ("documents", "code", "TEXT NOT NULL DEFAULT ''"),
 )
+
+# counts: documents by (endpoint, type, state) and deliveries by (source, destination, state), kept by
+# triggers so the console's overview and /metrics read a few rows, not a million.
+_COUNT_EVENTS = (
+    ("document", "documents", "NEW.endpoint", "NEW.message_type", "OLD.endpoint", "OLD.message_type"),
+    ("delivery", "deliveries", "NEW.source", "NEW.endpoint", "OLD.source", "OLD.endpoint"),
+)
+
+_SQLITE_COUNTERS = "".join(f"""
+CREATE TRIGGER IF NOT EXISTS count_{scope}_insert AFTER INSERT ON {table} BEGIN
+    INSERT INTO counts (scope, a, b, state, n) VALUES ('{scope}', {a}, {b}, NEW.state, 1)
+        ON CONFLICT (scope, a, b, state) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS count_{scope}_state AFTER UPDATE OF state ON {table} WHEN OLD.state != NEW.state BEGIN
+    UPDATE counts SET n = n - 1 WHERE scope = '{scope}' AND a = {old_a} AND b = {old_b} AND state = OLD.state;
+    INSERT INTO counts (scope, a, b, state, n) VALUES ('{scope}', {a}, {b}, NEW.state, 1)
+        ON CONFLICT (scope, a, b, state) DO UPDATE SET n = n + 1;
+END;""" for scope, table, a, b, old_a, old_b in _COUNT_EVENTS)
+
+_POSTGRES_COUNTERS = "".join(f"""
+CREATE OR REPLACE FUNCTION count_{scope}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+    IF TG_OP = 'UPDATE' THEN
+        IF OLD.state = NEW.state THEN RETURN NEW; END IF;
+        UPDATE counts SET n = n - 1 WHERE scope = '{scope}' AND a = {old_a} AND b = {old_b} AND state = OLD.state;
+    END IF;
+    INSERT INTO counts (scope, a, b, state, n) VALUES ('{scope}', {a}, {b}, NEW.state, 1)
+        ON CONFLICT (scope, a, b, state) DO UPDATE SET n = counts.n + 1;
+    RETURN NEW;
+END $$;
+CREATE OR REPLACE TRIGGER count_{scope} AFTER INSERT OR UPDATE OF state ON {table}
+    FOR EACH ROW EXECUTE FUNCTION count_{scope}();""" for scope, table, a, b, old_a, old_b in _COUNT_EVENTS)
+
+_BACKFILL_COUNTS = """
+INSERT INTO counts (scope, a, b, state, n)
+    SELECT 'document', endpoint, message_type, state, COUNT(*) FROM documents GROUP BY endpoint, message_type, state;
+INSERT INTO counts (scope, a, b, state, n)
+    SELECT 'delivery', source, endpoint, state, COUNT(*) FROM deliveries GROUP BY source, endpoint, state
+"""
 
 
 class SQLiteDatabase:
@@ -177,10 +245,13 @@ class SQLiteDatabase:
         if readonly:
             if not path.is_file():
                 raise FileNotFoundError(f"no journal at {path}")
-            self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+            # one thread at a time, but not always the one that opened it (the console's pool)
+            self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None,
+                                       check_same_thread=False)
             return
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), isolation_level=None, timeout=30)
+        # check_same_thread off: the console hands a connection between request threads, one at a time
+        self._db = sqlite3.connect(str(path), isolation_level=None, timeout=30, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         # FULL, not NORMAL: in WAL mode NORMAL may lose the last commits on power loss,
         # and sources are acknowledged right after a commit. Group commit keeps it cheap.
@@ -191,6 +262,8 @@ class SQLiteDatabase:
             if column not in columns:
                 self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
         self._db.executescript(_SQLITE_GUARDS)
+        if not self._db.execute("SELECT 1 FROM sqlite_master WHERE name='count_document_insert'").fetchone():
+            self._db.executescript("BEGIN IMMEDIATE;" + _BACKFILL_COUNTS + ";" + _SQLITE_COUNTERS + "COMMIT;")
 
     @property
     def where(self) -> str:
@@ -292,6 +365,11 @@ class PostgresDatabase:
         for table, column, definition in _ADDED_COLUMNS:
             self._db.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {definition}")
         self._db.execute(_POSTGRES_GUARDS)
+        if not self._db.execute("SELECT 1 FROM pg_trigger WHERE tgname = 'count_document' AND tgrelid ="
+                                " 'documents'::regclass").fetchone():
+            for statement in _BACKFILL_COUNTS.split(";"):
+                self._db.execute(statement)
+        self._db.execute(_POSTGRES_COUNTERS)
         self._db.execute("COMMIT")
 
     @staticmethod
@@ -342,6 +420,7 @@ ROUTED_COPY, ERROR_RECEIPT = "document", "error-receipt"
 WAITING, RECEIVED, OVERDUE, LATE = "WAITING", "RECEIVED", "OVERDUE", "LATE"
 # Gathering states, and the delivery kind of what the hub itself decides
 OPEN, DECIDED, DECISION_FAILED = "OPEN", "DECIDED", "DECISION_FAILED"
+AUDIT = "audit"  # the document id under which operators' actions are chained
 HUB_DOCUMENT = "hub-document"
 PENDING, SENT, DEAD = "PENDING", "DELIVERED", "DEAD"
 
@@ -448,14 +527,15 @@ class Journal:
     def add_document(self, document_id: str, endpoint: str, source_name: str, digest: str, size: int, *,
                      state: str, reason: str = "", message_type: str = "", dialect: str = "",
                      message_id: str = "", sender: str = "", business_id: str = "", part: str = "",
-                     keys: dict[str, str] | None = None, resubmission_of: str = "") -> None:
-        """One row per received document, written once with what the pipeline found out."""
+                     keys: dict[str, str] | None = None, resubmission_of: str = "", code: str = "") -> None:
+        """One row per received document, written once with what the pipeline found out (``code``:
+        the kind of error that refused it)."""
         self._db.execute(
             "INSERT INTO documents (document_id, received_at, endpoint, source_name, sha256, size, message_type,"
-            " dialect, message_id, sender, business_id, part, state, reason, resubmission_of)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " dialect, message_id, sender, business_id, part, state, reason, resubmission_of, code)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (document_id, now(), endpoint, source_name, digest, size, message_type, dialect, message_id, sender,
-             business_id, part, state, reason, resubmission_of),
+             business_id, part, state, reason, resubmission_of, code),
         )
         keys = dict(keys or {})
         if business_id:
@@ -489,14 +569,16 @@ class Journal:
             self._events.clear()
 
     def add_delivery(self, delivery_id: str, document_id: str, endpoint: str, route: str, map_name: str,
-                     digest: str, name: str, kind: str, owner: str = "", lease: float = 0.0) -> None:
-        """A PENDING delivery; claimed by ``owner`` for ``lease`` seconds when that process sends it itself."""
+                     digest: str, name: str, kind: str, owner: str = "", lease: float = 0.0, source: str = "") -> None:
+        """A PENDING delivery of a document from ``source`` to ``endpoint``; claimed by ``owner`` for
+        ``lease`` seconds when that process sends it itself."""
         at = now()
         self._db.execute(
             "INSERT INTO deliveries (delivery_id, document_id, endpoint, route, map, sha256, name, kind, state,"
-            " created_at, updated_at, due_at, claimed_by, claimed_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " created_at, updated_at, due_at, claimed_by, claimed_until, source)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (delivery_id, document_id, endpoint, route, map_name, digest, name, kind, PENDING, at, at, at,
-             owner, now(lease) if owner else ""),
+             owner, now(lease) if owner else "", source),
         )
 
     def settle_delivery(self, delivery_id: str, state: str, error: str = "") -> None:
@@ -813,6 +895,28 @@ class Journal:
                               f"decided {row['decision']} at {row['decided_at']}; {row['late']} late answer(s)")
         return rows
 
+    # -- console -------------------------------------------------------------
+
+    def report_endpoints(self, node: str, health: dict[str, dict]) -> None:
+        """What one hub process knows of its endpoints' health (the console's and /metrics' source)."""
+        at = now()
+        self._db.executemany(
+            "INSERT INTO endpoint_status (endpoint, node, connected, last_contact, last_error, backlog, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (endpoint, node) DO UPDATE SET connected=excluded.connected,"
+            " last_contact=excluded.last_contact, last_error=excluded.last_error, backlog=excluded.backlog,"
+            " updated_at=excluded.updated_at",
+            [(name, node, int(not h["error"]), h["last_contact"], h["error"], h.get("backlog", 0), at)
+             for name, h in health.items()])
+
+    def audit(self, kind: str, by: str, reason: str = "", detail: dict | None = None) -> None:
+        """An operator's action, in the hash chain under the document id 'audit'."""
+        self.append(AUDIT, kind, reason=reason, detail={"by": by, **(detail or {})})
+
+    def acknowledge_alert(self, alert_id: str, by: str, reason: str) -> None:
+        self._db.execute("INSERT INTO alert_acks (alert_id, by, reason, at) VALUES (?, ?, ?, ?)"
+                         " ON CONFLICT (alert_id) DO UPDATE SET by=excluded.by, reason=excluded.reason, at=excluded.at",
+                         (alert_id, by, reason, now()))
+
     # -- operators -----------------------------------------------------------
 
     def delivery(self, delivery_id: str) -> dict | None:
@@ -822,6 +926,10 @@ class Journal:
         cursor = self._db.execute(sql, params)
         row = cursor.fetchone()
         return dict(zip([c[0] for c in cursor.description], row)) if row else None
+
+    def rows(self, sql: str, params: tuple = ()) -> list[dict]:
+        """A read-only query of the journal's tables (the console's read model), ``?`` placeholders."""
+        return self._rows(sql, params)
 
     def _rows(self, sql: str, params: tuple = ()) -> list[dict]:
         cursor = self._db.execute(sql, params)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes sure the services the tests talk to are installed and running:
 # RabbitMQ on 127.0.0.1:5672, PostgreSQL on 127.0.0.1:5432 (with the tests' role and
-# database "journal") and the OpenSSH server binary (the tests start their own sshd).
+# database "journal"), the OpenSSH server binary (the tests start their own sshd) and
+# Chromium for the console's browser tests.
 # Installs Debian's packages when missing and this runs as root; starts RabbitMQ when it is
 # not listening. Where they already run, it changes nothing. Exits non-zero if it cannot.
 set -euo pipefail
@@ -15,6 +16,8 @@ missing=()
 if ! port_open 5672 && ! command -v rabbitmq-server >/dev/null; then missing+=(rabbitmq-server); fi
 if ! command -v rabbitmqctl >/dev/null && [ ! -x /usr/sbin/rabbitmqctl ]; then missing+=(rabbitmq-server); fi
 if ! port_open 5432 && ! command -v pg_ctlcluster >/dev/null; then missing+=(postgresql); fi
+# Debian's Chromium for the browser tests (Playwright launches it by path; it downloads nothing).
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
@@ -55,4 +58,4 @@ SELECT 'CREATE ROLE journal LOGIN PASSWORD ''journal''' WHERE NOT EXISTS (SELECT
 SELECT 'CREATE DATABASE journal OWNER journal' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'journal')\gexec
 SQL
 fi
-echo "services: RabbitMQ on 127.0.0.1:5672, PostgreSQL on 127.0.0.1:5432, sshd at /usr/sbin/sshd"
+echo "services: RabbitMQ on 127.0.0.1:5672, PostgreSQL on 127.0.0.1:5432, sshd at /usr/sbin/sshd, chromium at /usr/bin/chromium"
