@@ -58,13 +58,13 @@ class Actions:
             engine = self._engine()
             with engine.journal.transaction():
                 engine.journal.acknowledge_alert(alert_id, by, reason)
-                engine.journal.audit("ACKNOWLEDGED", by, reason, {"alert": alert_id})
+                engine.journal.record_action("ACKNOWLEDGED", by, reason, {"alert": alert_id})
 
     def audit(self, kind: str, by: str, reason: str = "", detail: dict | None = None) -> None:
         with self._lock:
             engine = self._engine()
             with engine.journal.transaction():
-                engine.journal.audit(kind, by, reason, detail)
+                engine.journal.record_action(kind, by, reason, detail)
 
     def close(self) -> None:
         with self._lock:

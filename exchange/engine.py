@@ -529,7 +529,7 @@ class Engine:
             else:
                 raise HubError(f"document {document['document_id']} is {document['state']} with no DEAD "
                                "delivery: nothing to resubmit")
-            self.journal.audit("RESUBMIT", by, reason, {"document_id": document["document_id"],
+            self.journal.record_action("RESUBMIT", by, reason, {"document_id": document["document_id"],
                                                         "corrected": corrected is not None, **result})
         fresh, self._fresh = self._fresh, []
         if self.owner:  # a running engine sends what it queued; a command leaves it to the running hub

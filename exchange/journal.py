@@ -908,7 +908,7 @@ class Journal:
             [(name, node, int(not h["error"]), h["last_contact"], h["error"], h.get("backlog", 0), at)
              for name, h in health.items()])
 
-    def audit(self, kind: str, by: str, reason: str = "", detail: dict | None = None) -> None:
+    def record_action(self, kind: str, by: str, reason: str = "", detail: dict | None = None) -> None:
         """An operator's action, in the hash chain under the document id 'audit'."""
         self.append(AUDIT, kind, reason=reason, detail={"by": by, **(detail or {})})
 
