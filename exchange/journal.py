@@ -195,6 +195,11 @@ _ADDED_COLUMNS = (
     ("documents", "code", "TEXT NOT NULL DEFAULT ''"),
 )
 
+# Indexes on columns that older journals gain through _ADDED_COLUMNS: created after those.
+_LATE_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS documents_resubmissions ON documents (resubmission_of) WHERE resubmission_of != ''",
+)
+
 # counts: documents by (endpoint, type, state) and deliveries by (source, destination, state), kept by
 # triggers so the console's overview and /metrics read a few rows, not a million.
 _COUNT_EVENTS = (
@@ -261,6 +266,8 @@ class SQLiteDatabase:
             columns = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
             if column not in columns:
                 self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+        for statement in _LATE_INDEXES:
+            self._db.execute(statement)
         self._db.executescript(_SQLITE_GUARDS)
         if not self._db.execute("SELECT 1 FROM sqlite_master WHERE name='count_document_insert'").fetchone():
             self._db.executescript("BEGIN IMMEDIATE;" + _BACKFILL_COUNTS + ";" + _SQLITE_COUNTERS + "COMMIT;")
@@ -364,6 +371,8 @@ class PostgresDatabase:
                 self._db.execute(statement)
         for table, column, definition in _ADDED_COLUMNS:
             self._db.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {definition}")
+        for statement in _LATE_INDEXES:
+            self._db.execute(statement)
         self._db.execute(_POSTGRES_GUARDS)
         if not self._db.execute("SELECT 1 FROM pg_trigger WHERE tgname = 'count_document' AND tgrelid ="
                                 " 'documents'::regclass").fetchone():

@@ -231,3 +231,59 @@ def test_the_api_and_metrics_follow_the_same_rules(console_hub):
     assert call("/api/resubmit", "victor", {"ids": ["x"], "reason": "no"})[0] == 403
     status, text = call("/api/resubmit", "olga", {"ids": ["nothing-like-this"], "reason": "try"})
     assert status == 200 and "nothing in the journal" in text
+
+
+def test_an_operator_edits_a_refused_document_and_resubmits_it_with_a_reason(console_hub, page):
+    good = (SAMPLES / "etps-shenyang/INV101-import.xml").read_bytes()
+    console_hub.drop("etps-shenyang", good.replace(b"<DclCurrcd>502</DclCurrcd>", b"<DclCurrcd>999</DclCurrcd>", 1),
+                     "INV101-typo.xml")
+    journal = console_hub.engine.journal
+    assert wait_until(lambda: journal.failed()["refused"])
+    (refused,) = journal.failed()["refused"]
+    sign_in(page, console_hub, "olga")
+    page.goto(f"{console_hub.url}/documents/{refused['document_id']}")
+    assert "999" in page.inner_text("#issues") and "currency" in page.inner_text("#issues")
+    text = page.input_value("textarea[name=body]")
+    page.fill("textarea[name=body]", text.replace("<DclCurrcd>999</DclCurrcd>", "<DclCurrcd>502</DclCurrcd>", 1))
+    page.check("input[name=edited]")
+    page.fill("#resubmit input[name=reason]", "currency code corrected with the enterprise by phone")
+    page.click("#resubmit button")
+    page.wait_for_selector("#outcome")
+    assert "accepted as" in page.inner_text("#outcome")
+    assert wait_until(lambda: console_hub.files("customs", "InBox"))
+    new = [d for d in journal.documents() if d["resubmission_of"] == refused["document_id"]]
+    assert len(new) == 1
+    received = journal.events(new[0]["document_id"])[0]["detail"]["resubmission"]
+    assert received["by"] == "olga" and received["corrected"] is True
+
+
+def test_a_group_resubmit_asks_for_confirmation_first(console_hub, page):
+    bad = (SAMPLES / "etps-shenyang/INV101-import.xml").read_bytes().replace(b"<DclCurrcd>502<", b"<DclCurrcd>999<", 1)
+    for n in range(3):
+        console_hub.drop("etps-shenyang", bad.replace(b"0000001</message_id>", b"000000%d</message_id>" % (n + 2)),
+                         f"bad-{n}.xml")
+    journal = console_hub.engine.journal
+    assert wait_until(lambda: len(journal.failed()["refused"]) == 3)
+    sign_in(page, console_hub, "olga")
+    page.goto(console_hub.url + "/failures")
+    group = page.locator("section.group", has_text="invalid")
+    group.locator("form.inline input[name=reason]").fill("rules fixed; try again")
+    group.locator("button.group-resubmit").click()
+    assert "Resubmit 3 items?" in page.inner_text("h1")
+    assert len(journal.failed()["refused"]) == 3  # nothing happened before the confirmation
+    page.click("#confirm")
+    page.wait_for_selector("#outcome")
+    assert page.inner_text("#outcome").count("refused again") == 3  # still wrong: each said so
+
+
+def test_an_alert_is_acknowledged_with_a_reason(console_hub, page):
+    _dead_delivery(console_hub)
+    sign_in(page, console_hub, "olga")
+    page.goto(console_hub.url + "/alerts")
+    row = page.locator("#alerts tr", has_text="dead deliveries")
+    row.locator("input[name=reason]").fill("customs maintenance window, agreed")
+    row.locator("button").click()
+    page.wait_for_selector("#alerts")
+    assert "acknowledged by olga" in page.locator("#alerts tr", has_text="dead deliveries").inner_text()
+    page.goto(console_hub.url + "/audit")
+    assert "ACKNOWLEDGED" in page.inner_text("#audit")
