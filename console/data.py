@@ -253,7 +253,7 @@ class ReadModel:
             refused = journal.rows(
                 "SELECT d.document_id, d.received_at, d.endpoint, d.source_name, d.message_type, d.business_id,"
                 " d.state, d.code, d.reason FROM documents d WHERE d.state IN (?, ?) AND NOT EXISTS"
-                " (SELECT 1 FROM documents later WHERE later.resubmission_of = d.document_id)"
+                " (SELECT 1 FROM documents later WHERE later.resubmission_of = d.document_id AND later.resubmission_of != '')"
                 " ORDER BY d.received_at DESC LIMIT 2000", (j.REJECTED, j.FAILED))
             dead = journal.rows(
                 "SELECT d.delivery_id, d.document_id, d.endpoint, d.updated_at, d.attempts, d.last_error,"

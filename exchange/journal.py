@@ -701,7 +701,7 @@ class Journal:
                 f"SELECT DISTINCT other.document_id FROM keys mine JOIN keys other"
                 f" ON other.name = mine.name AND other.value = mine.value"
                 f" WHERE mine.document_id IN ({marks})"
-                f" UNION SELECT document_id FROM documents WHERE resubmission_of IN ({marks})"
+                f" UNION SELECT document_id FROM documents WHERE resubmission_of IN ({marks}) AND resubmission_of != ''"
                 f" UNION SELECT resubmission_of FROM documents WHERE document_id IN ({marks}) AND resubmission_of != ''",
                 (*frontier, *frontier, *frontier)).fetchall()
             frontier = [row[0] for row in rows if row[0] not in found]
@@ -955,7 +955,7 @@ class Journal:
         refused = self._rows(
             "SELECT document_id, received_at, endpoint, source_name, message_type, business_id, state, reason"
             " FROM documents doc WHERE state IN (?, ?) AND NOT EXISTS"
-            " (SELECT 1 FROM documents later WHERE later.resubmission_of = doc.document_id)"
+            " (SELECT 1 FROM documents later WHERE later.resubmission_of = doc.document_id AND later.resubmission_of != '')"
             " ORDER BY received_at", (REJECTED, FAILED))
         decisions = self._rows("SELECT name, gather_key, document_id, endpoint, decided_at FROM gathers WHERE state=?"
                                " ORDER BY decided_at", (DECISION_FAILED,))
@@ -972,10 +972,9 @@ class Journal:
 
     def counts(self) -> dict:
         """Documents and deliveries by state (``hub status``)."""
-        return {
-            "documents": dict(self._db.execute("SELECT state, COUNT(*) FROM documents GROUP BY state").fetchall()),
-            "deliveries": dict(self._db.execute("SELECT state, COUNT(*) FROM deliveries GROUP BY state").fetchall()),
-        }
+        by_state = "SELECT state, SUM(n) FROM counts WHERE scope=? AND n != 0 GROUP BY state"
+        return {"documents": dict(self._db.execute(by_state, ("document",)).fetchall()),
+                "deliveries": dict(self._db.execute(by_state, ("delivery",)).fetchall())}
 
 
 def event_hash(prev: str, document_id: str, at: str, kind: str, endpoint: str, route: str, reason: str,
