@@ -39,6 +39,7 @@ from exchange.config import Endpoint, Settings, load_endpoints, load_settings
 from exchange.engine import Engine
 from exchange.errors import ConfigError, HubError, RefusedInput, TransportError
 from exchange.journal import Journal, open_journal
+from exchange.trace import event_text
 from exchange.pipeline import Context, check_document, process, read_document, read_envelope
 from exchange.receipts import ANSWER_TYPE
 from exchange.routetests import run_all
@@ -402,39 +403,10 @@ def cmd_trace(args) -> int:
     print()
     for event in timeline:
         print(f"{event['at'][:23]}  {labels[event['document_id']]:<16} {event['kind']:<15} "
-              f"{_event_text(event)}".rstrip())
+              f"{event_text(event)}".rstrip())
         for issue in event["detail"].get("issues", []):
             print(f"{'':>42}- {_where(issue)}{issue['message']}")
     return 0
-
-
-def _event_text(event: dict) -> str:
-    """The few words that say what an event did."""
-    detail, kind = event["detail"], event["kind"]
-    if kind == "RECEIVED":
-        text = f"from {event['endpoint']} as {detail.get('name', '')}"
-        resubmission = detail.get("resubmission")
-        if resubmission:
-            text += f", resubmitted by {resubmission['by']}: {resubmission['reason']}"
-        return text
-    if kind == "ROUTED":
-        return "to " + ", ".join(d["endpoint"] + (f" via {d['map']}" if d.get("map") else "")
-                                 for d in detail.get("destinations", []))
-    if kind == "CONVERTED":
-        params = detail.get("params")
-        return f"{detail.get('map')} -> {detail.get('to')}" + (f" with {params}" if params else "")
-    if kind in ("QUEUED", "ANSWER_QUEUED"):
-        return f"for {event['endpoint']} ({detail.get('name', '')})"
-    if kind in ("DELIVERED", "ANSWERED"):
-        return f"to {event['endpoint']}"
-    if kind == "CORRELATED":
-        return f"answers {detail.get('type')} {detail.get('original')}"
-    if kind == "RECEIPT":
-        state = {"RECEIVED": "in time", "LATE": "late, after its alert",
-                 "UNEXPECTED": "not awaited by its route"}.get(detail.get("state"), detail.get("state"))
-        return f"{detail.get('type')} from {event['endpoint']}: {state}"
-    where = " ".join(x for x in (event["endpoint"], event["route"] and f"route={event['route']}") if x)
-    return f"{where}  {event['reason']}".strip()
 
 
 def _open_journal(assembly: Assembly, readonly: bool = True) -> Journal | None:

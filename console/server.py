@@ -27,6 +27,7 @@ from lxml import etree
 from exchange import logs
 from exchange.config import ConsoleSettings
 from exchange.errors import HubError
+from exchange.trace import event_text
 
 from .auth import Session, Sessions, User, check_password, load_users
 from .data import ReadModel
@@ -64,6 +65,7 @@ class Console:
         self.templates = Environment(loader=FileSystemLoader(HERE / "templates"),
                                      autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
         self.templates.filters["short"] = lambda value: (value or "")[:19].replace("T", " ")
+        self.templates.filters["what"] = event_text
         self.log = logs.get().bind(component="console")
 
     def users(self) -> dict:
