@@ -110,18 +110,13 @@ class ReadModel:
         return status
 
     def live(self) -> dict:
-        """The figures the overview updates without a reload (one small query)."""
-        with self.journal() as journal:
-            counts = journal.rows("SELECT scope, a, b, state, n FROM counts WHERE n != 0")
-        figures: dict[str, int] = {}
-        for count in counts:
-            if count["scope"] == "document":
-                prefix = f"{count['a']}|{count['b'] or '?'}"
-                figures[f"{prefix}|received"] = figures.get(f"{prefix}|received", 0) + count["n"]
-                key = {j.DELIVERED: "delivered", j.REJECTED: "rejected", j.FAILED: "rejected"}.get(count["state"])
-                if key:
-                    figures[f"{prefix}|{key}"] = figures.get(f"{prefix}|{key}", 0) + count["n"]
-                figures["total|received"] = figures.get("total|received", 0) + count["n"]
+        """The figures the overview updates without a reload: every counter cell and total."""
+        overview = self.overview()
+        figures = {f"total|{key}": value for key, value in overview["totals"].items()}
+        figures["total|last_hour"] = overview["last_hour"]
+        for row in overview["rows"]:
+            for key in ("received", "delivered", "rejected", "dead", "awaiting", "overdue"):
+                figures[f"{row['party']}|{row['type']}|{key}"] = row[key]
         return figures
 
     # -- flows ---------------------------------------------------------------

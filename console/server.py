@@ -59,6 +59,7 @@ class Console:
         self.act = act  # console.actions.Actions: resubmit, acknowledge (their own journal connection)
         self.metrics = metrics  # the running engine's in-process figures (latencies), when there is one
         self.sessions = Sessions(settings.session_hours * 3600)
+        self.throttle = Throttle()
         self.users_file = settings.users
         self._users: dict = {}
         self._users_mtime = -1.0
@@ -87,6 +88,25 @@ class Console:
             return None
         user, hashed = entry
         return user if check_password(password, hashed) else None
+
+
+class Throttle:
+    """At most 10 failed sign-ins per address in 5 minutes; after that, refused without a check."""
+
+    def __init__(self, limit: int = 10, window: float = 300.0):
+        self.limit, self.window = limit, window
+        self._failures: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def allow(self, address: str) -> bool:
+        with self._lock:
+            recent = [t for t in self._failures.get(address, []) if t > time.monotonic() - self.window]
+            self._failures[address] = recent
+            return len(recent) < self.limit
+
+    def failed(self, address: str) -> None:
+        with self._lock:
+            self._failures.setdefault(address, []).append(time.monotonic())
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -223,9 +243,13 @@ class Handler(BaseHTTPRequestHandler):
         name, password = form.get("name", [""])[0], form.get("password", [""])[0]
         target = form.get("next", ["/"])[0]
         target = target if target.startswith("/") and not target.startswith("//") else "/"
-        user = self.console.authenticate(name, password)
         self.session = None
+        address = self.client_address[0]
+        if not self.console.throttle.allow(address):
+            return self._html("login.html", 429, next=target, failed=True)
+        user = self.console.authenticate(name, password)
         if user is None:
+            self.console.throttle.failed(address)
             self.console.act.audit("SIGN_IN_FAILED", name or "(no name)", "wrong name or password",
                                    {"address": self.client_address[0]})
             time.sleep(0.5)

@@ -287,3 +287,20 @@ def test_an_alert_is_acknowledged_with_a_reason(console_hub, page):
     assert "acknowledged by olga" in page.locator("#alerts tr", has_text="dead deliveries").inner_text()
     page.goto(console_hub.url + "/audit")
     assert "ACKNOWLEDGED" in page.inner_text("#audit")
+
+
+def test_failed_sign_ins_are_audited_and_throttled(console_hub):
+    import urllib.parse
+
+    def sign_in(password: str) -> int:
+        data = urllib.parse.urlencode({"name": "victor", "password": password, "next": "/"}).encode()
+        try:
+            with urllib.request.urlopen(console_hub.url + "/login", data) as response:
+                return response.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    assert [sign_in("wrong") for _ in range(10)] == [401] * 10
+    assert sign_in(PASSWORDS["victor"][1]) == 429  # even the right password waits now
+    audit = [e for e in console_hub.engine.journal.events("audit") if e["kind"] == "SIGN_IN_FAILED"]
+    assert len(audit) == 10 and audit[0]["detail"]["by"] == "victor"
