@@ -276,6 +276,124 @@ def cmd_console_user(args) -> int:
     return 0
 
 
+def _toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return json.dumps(str(value), ensure_ascii=False)  # a TOML basic string is a JSON string
+
+
+def cmd_endpoint_add(args) -> int:
+    """Write a new endpoint file from the answers given; for SFTP, pin the host key only when confirmed."""
+    from adapters.selftest import fetch_host_key
+
+    settings = load_settings(args.config, args.data_dir)
+    path = settings.endpoints_dir / f"{args.name}.toml"
+    if path.exists() and not args.force:
+        print(f"hub: {path} exists; --force replaces it", file=sys.stderr)
+        return 2
+    transport: dict = {"kind": args.transport}
+    if args.transport == "local":
+        transport["folder"] = args.folder or args.name
+    elif args.transport == "sftp":
+        if not (args.host and args.username and args.private_key_file):
+            print("hub: an SFTP endpoint needs --host, --username and --private-key-file", file=sys.stderr)
+            return 2
+        try:
+            key_type, offered = fetch_host_key(args.host, args.port or 22)
+        except (OSError, EOFError, Exception) as exc:  # noqa: BLE001 - any failure means: no key to show
+            print(f"hub: cannot fetch the host key of {args.host}:{args.port or 22}: {exc}", file=sys.stderr)
+            return 1
+        if args.accept_fingerprint != offered:
+            print(f"{args.host}:{args.port or 22} offers a {key_type} key with fingerprint\n    {offered}\n"
+                  "Compare it with the one the partner gave you over another channel; if they match, run the "
+                  f"same command again with --accept-fingerprint {offered}", file=sys.stderr)
+            return 3
+        transport.update(host=args.host, port=args.port or 22, username=args.username,
+                         private_key_file=args.private_key_file, host_key_sha256=offered,
+                         folder=args.folder or "/")
+    else:
+        if not (args.host and args.username and (args.password_env or args.password_file) and args.send_exchange):
+            print("hub: an AMQP endpoint needs --host, --username, --password-env or --password-file, and "
+                  "--send-exchange", file=sys.stderr)
+            return 2
+        transport.update(host=args.host, port=args.port or 5672, virtual_host=args.virtual_host or "/",
+                         username=args.username, send_exchange=args.send_exchange,
+                         send_routing_key=args.send_routing_key or args.name)
+        transport["password_env" if args.password_env else "password_file"] = args.password_env or args.password_file
+        for key in ("receive_queue", "send_queue"):
+            if getattr(args, key):
+                transport[key] = getattr(args, key)
+        transport["declare"] = not args.no_declare
+    lines = [f"# {args.description or args.name}: added by `hub endpoint add` ({_current_user()}, {logs_now()})",
+             f"party = {_toml_value(args.party)}", f"description = {_toml_value(args.description or args.name)}",
+             f"contact = {_toml_value(args.contact)}", f"dialect = {_toml_value(args.dialect)}",
+             f"ids = {_toml_value(args.ids)}", f"may_send = {_toml_value(args.may_send)}",
+             f"may_receive = {_toml_value(args.may_receive)}"]
+    for owed in args.owes:
+        receipt, _, rest = owed.partition(":")
+        for_type, _, within = rest.partition(":")
+        lines.append(f"owes = [{{ receipt = {_toml_value(receipt)}, for = {_toml_value(for_type)}, "
+                     f"within = {_toml_value(within or '30m')} }}]")
+    lines += ["", "[delivery]", f"max_attempts = {args.max_attempts}", 'first_delay = "2s"', 'max_delay = "5m"',
+              "", "[transport]"] + [f"{key} = {_toml_value(value)}" for key, value in transport.items()]
+    text = "\n".join(lines) + "\n"
+    previous = path.read_text() if path.exists() else None
+    path.write_text(text, encoding="utf-8")
+    try:  # the new file must pass what `hub lint` checks, with everything else
+        problems = consistency_problems(assemble(args.config, args.data_dir))
+    except ConfigError as exc:
+        problems = [str(exc)]
+    if problems:
+        if previous is None:
+            path.unlink()
+        else:
+            path.write_text(previous)
+        print("hub: the endpoint was not added:\n  " + "\n  ".join(problems), file=sys.stderr)
+        return 2
+    print(f"wrote {path}; next: `hub endpoint check {args.name}`, then reload the running hub (`hub reload`)")
+    return 0
+
+
+def logs_now() -> str:
+    from exchange.journal import now
+
+    return now()[:19]
+
+
+def cmd_endpoint_check(args) -> int:
+    """Run an endpoint's self-test; journal it with who ran it."""
+    from adapters.selftest import FAILED, check
+
+    assembly = assemble(args.config, args.data_dir)
+    endpoint = assembly.endpoints.get(args.name)
+    if endpoint is None:
+        print(f"hub: no endpoint {args.name} in {assembly.settings.endpoints_dir}", file=sys.stderr)
+        return 2
+    steps = check(endpoint, assembly.catalog, assembly.settings.data_dir, assembly.settings.limits)
+    failed = any(step.outcome == FAILED for step in steps)
+    journal = open_journal(assembly.settings.journal)
+    try:
+        with journal.transaction():
+            journal.append(f"endpoint:{args.name}", "SELF_TEST", endpoint=args.name,
+                           reason="failed" if failed else "passed",
+                           detail={"by": args.by, "steps": [step.as_dict() for step in steps]})
+            journal.record_action("SELF_TEST", args.by, "failed" if failed else "passed", {"endpoint": args.name})
+    finally:
+        journal.close()
+    if args.json:
+        print(json.dumps({"endpoint": args.name, "passed": not failed, "steps": [s.as_dict() for s in steps]},
+                         ensure_ascii=False, indent=2))
+    else:
+        for step in steps:
+            print(f"{step.outcome:<8} {step.name}: {step.explanation}")
+        print(f"\n{args.name}: {'FAILED' if failed else 'ready'}")
+    return 1 if failed else 0
+
+
 def _check_file(path: Path, assembly: Assembly) -> dict:
     try:
         data = path.read_bytes()
@@ -813,6 +931,43 @@ def parser() -> argparse.ArgumentParser:
     console_user.add_argument("--role", choices=("viewer", "operator", "admin"), required=True)
     console_user.add_argument("--password-env", help="read the password from this environment variable")
     console_user.set_defaults(handler=cmd_console_user)
+
+    endpoint = commands.add_parser("endpoint", help="add an endpoint, or check that one works")
+    endpoint_commands = endpoint.add_subparsers(dest="endpoint_command", required=True)
+    add = endpoint_commands.add_parser("add", help="write a new endpoint file from a template")
+    add.add_argument("name")
+    add.add_argument("--party", required=True, choices=("enterprise", "customs", "zone", "agency"))
+    add.add_argument("--transport", required=True, choices=("local", "sftp", "amqp"))
+    add.add_argument("--contact", required=True)
+    add.add_argument("--dialect", required=True)
+    add.add_argument("--description", default="")
+    add.add_argument("--ids", nargs="+", required=True, help="the sender ids it may use")
+    add.add_argument("--may-send", nargs="*", default=[])
+    add.add_argument("--may-receive", nargs="*", default=[])
+    add.add_argument("--owes", nargs="*", default=[], metavar="RECEIPT:FOR:WITHIN",
+                     help="a receipt it owes for a type it receives, e.g. REVIEW121:REVIEW111:30m")
+    add.add_argument("--max-attempts", type=int, default=8)
+    add.add_argument("--folder")
+    add.add_argument("--host")
+    add.add_argument("--port", type=int)
+    add.add_argument("--username")
+    add.add_argument("--private-key-file")
+    add.add_argument("--accept-fingerprint", help="pin this SSH host key (shown by a first run without it)")
+    add.add_argument("--virtual-host")
+    add.add_argument("--password-env")
+    add.add_argument("--password-file")
+    add.add_argument("--receive-queue")
+    add.add_argument("--send-exchange")
+    add.add_argument("--send-routing-key")
+    add.add_argument("--send-queue")
+    add.add_argument("--no-declare", action="store_true", help="the broker's operators own the queues")
+    add.add_argument("--force", action="store_true")
+    add.set_defaults(handler=cmd_endpoint_add)
+    check = endpoint_commands.add_parser("check", help="self-test an endpoint's connection, step by step")
+    check.add_argument("name")
+    check.add_argument("--json", action="store_true")
+    check.add_argument("--by", default=_current_user(), help="who runs it (journaled)")
+    check.set_defaults(handler=cmd_endpoint_check)
 
     status = commands.add_parser("status", help="documents and deliveries by state, overdue receipts, open reviews")
     status.add_argument("--json", action="store_true")

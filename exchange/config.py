@@ -56,6 +56,7 @@ class Endpoint:
     transport_kind: str
     transport: Table = field(compare=False, repr=False)
     retry: RetryPolicy = RetryPolicy()
+    owes: tuple[tuple[str, str, float], ...] = ()  # (receipt type, for which received type, seconds)
 
 
 @dataclass(frozen=True)
@@ -202,6 +203,10 @@ def _endpoint(path: Path) -> Endpoint:
         max_delay=delivery.duration("max_delay", RetryPolicy.max_delay),
     )
     delivery.done()
+    owes = []
+    for entry in top.tables("owes"):
+        owes.append((entry.str("receipt"), entry.str("for"), entry.duration("within")))
+        entry.done()
     endpoint = Endpoint(
         name=name,
         file=str(path),
@@ -216,6 +221,7 @@ def _endpoint(path: Path) -> Endpoint:
         transport_kind=transport.str("kind"),
         transport=transport,
         retry=retry,
+        owes=tuple(owes),
     )
     top.done()  # the transport table is checked by its adapter
     if endpoint.may_send and not endpoint.ids:

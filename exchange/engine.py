@@ -256,8 +256,8 @@ class Engine:
                         map_name=copy.destination.map or "", body=copy.body,
                         digest=digest if copy.body is message.body else None,
                         name=f"{copy.message_type}_{document_id}.xml", kind=j.ROUTED_COPY, event="QUEUED")
-            rule = self.context.router.rule(copy.destination.route)
-            for receipt_type, within in rule.expects if rule is not None else ():
+            for receipt_type, within in self._owed(copy.destination.route, copy.destination.endpoint,
+                                                   copy.message_type):
                 self.journal.add_expectation(document_id, copy.destination.endpoint, copy.destination.route,
                                              receipt_type, within)
         if outcome.answers is not None:
@@ -267,6 +267,14 @@ class Engine:
         if outcome.kind is not None:  # after its row: a decision reads every answer's journaled bytes
             self._gather(outcome.kind.type, facts, document_id, message.endpoint, log)
         return _Decision(item, document_id, True)
+
+    def _owed(self, route: str, endpoint: str, message_type: str) -> tuple[tuple[str, float], ...]:
+        """The receipts a copy awaits: its route's ``expect`` and what its endpoint ``owes`` for the type."""
+        rule = self.context.router.rule(route)
+        receiver = self.context.endpoints.get(endpoint)
+        owed = tuple((receipt, within) for receipt, for_type, within in (receiver.owes if receiver else ())
+                     if for_type == message_type)
+        return (rule.expects if rule is not None else ()) + owed
 
     def _correlate(self, document_id: str, message_type: str, endpoint: str, original: Earlier, log,
                    keys: dict[str, str]) -> None:
@@ -611,9 +619,11 @@ class Engine:
             self.journal.append(delivery.document_id, kind, endpoint=delivery.endpoint, route=delivery.route,
                                 detail={"delivery_id": delivery.delivery_id, "name": delivery.name})
             log.info(f"delivery.{kind.lower()}", name=delivery.name)
-            rule = self.context.router.rule(delivery.route) if delivery.kind == j.ROUTED_COPY else None
-            if rule is not None and rule.expects:
-                self.journal.start_expectations(delivery.document_id, delivery.endpoint, rule.expects)
+            # the copy's own type (a map may change it) leads its file name: "{type}_{document id}.xml"
+            owed = (self._owed(delivery.route, delivery.endpoint, delivery.name.split("_", 1)[0])
+                    if delivery.kind == j.ROUTED_COPY else ())
+            if owed:
+                self.journal.start_expectations(delivery.document_id, delivery.endpoint, owed)
             return delivery.document_id if delivery.kind == j.ROUTED_COPY else None
         attempts = delivery.attempts + 1
         policy = self.context.endpoints[delivery.endpoint].retry if delivery.endpoint in self.context.endpoints \
