@@ -140,21 +140,38 @@ class DataDirLock:
 
     def __init__(self, data_dir: Path):
         data_dir.mkdir(parents=True, exist_ok=True)
-        self._file = open(data_dir / "hub.lock", "w")
+        self._file = open(data_dir / "hub.lock", "a+")
         try:
             fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             self._file.close()
             raise ConfigError(str(data_dir), "data_dir", "another hub is already running on this data folder")
+        self._file.truncate(0)
+        self._file.write(f"{os.getpid()}\n")  # `hub reload` signals this process
+        self._file.flush()
+
+    @staticmethod
+    def holder(data_dir: Path) -> int | None:
+        """The pid of the hub running on this data folder, or None."""
+        try:
+            with open(data_dir / "hub.lock") as file:
+                try:
+                    fcntl.flock(file, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                    return None  # nobody holds it
+                except BlockingIOError:
+                    return int(file.read().strip() or 0) or None
+        except (OSError, ValueError):
+            return None
 
     def close(self) -> None:
         self._file.close()  # closing releases the lock
 
 
-def open_engine(assembly: Assembly) -> Engine:
-    """The journal and every endpoint's adapters, connected, in an engine. Close it with ``engine.close()``."""
-    lock = DataDirLock(assembly.settings.data_dir)
-    journal = open_journal(assembly.settings.journal)
+def open_engine(assembly: Assembly, journal: Journal | None = None, lock: DataDirLock | None = None) -> Engine:
+    """The journal and every endpoint's adapters, connected, in an engine. Close it with ``engine.close()``.
+    A reload passes the journal and the lock of the engine it replaces."""
+    lock = lock or DataDirLock(assembly.settings.data_dir)
+    journal = journal or open_journal(assembly.settings.journal)
     inbound, outbound, opened = {}, {}, [lock]
     try:
         for endpoint in assembly.endpoints.values():
@@ -181,7 +198,37 @@ def open_engine(assembly: Assembly) -> Engine:
                     owner=f"{socket.gethostname()}:{assembly.settings.data_dir}")
     engine.resources = opened
     engine.lease = assembly.settings.delivery_lease
+    engine.lock = lock
     return engine
+
+
+def reload_engine(engine: Engine, config: Path, data_dir: Path | None) -> tuple[Engine, Assembly | None]:
+    """The running engine again with the configuration now on disk, or unchanged when that is invalid.
+
+    Between two polls: the old engine finishes and records every delivery its workers hold, closes
+    its adapters, and hands its journal and lock to the new one. Nothing is in flight in between:
+    sources are settled before a poll ends, and deliveries not yet handed out wait in the journal
+    (claimed by the same owner, so the new engine takes them at once)."""
+    log = logs.get()
+    try:
+        assembly = assemble(config, data_dir)
+        problems = consistency_problems(assembly)
+        if problems:
+            raise ConfigError(str(config), "-", "; ".join(problems))
+    except ConfigError as exc:
+        log.error("config.reload_refused", reason=str(exc))
+        with engine.journal.transaction():
+            engine.journal.record_action("RELOAD_REFUSED", "hub", str(exc))
+        return engine, None
+    journal, lock, latency = engine.journal, engine.lock, engine.latency
+    engine.close(keep=(journal, lock))
+    replacement = open_engine(assembly, journal=journal, lock=lock)
+    replacement.latency = latency
+    with journal.transaction():
+        journal.record_action("RELOADED", "hub", "", {"endpoints": sorted(assembly.endpoints),
+                                                      "routes": [rule.name for rule in assembly.router.rules]})
+    log.info("config.reloaded", endpoints=sorted(assembly.endpoints))
+    return replacement, assembly
 
 
 # -- commands ----------------------------------------------------------------
@@ -191,9 +238,19 @@ def cmd_run(args) -> int:
     assembly = assemble(args.config, args.data_dir)
     _configure_logs(args, assembly.settings)
     engine = open_engine(assembly)
-    stop = threading.Event()
+    stop, wake, reload = threading.Event(), threading.Event(), threading.Event()
+
+    def on_stop(*_):
+        stop.set()
+        wake.set()
+
+    def on_reload(*_):
+        reload.set()
+        wake.set()
+
     for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
+        signal.signal(signum, on_stop)
+    signal.signal(signal.SIGHUP, on_reload)  # `hub reload`
     log = logs.get()
     log.info("hub.started", config=assembly.settings.file, endpoints=sorted(assembly.endpoints),
              once=args.once)
@@ -202,7 +259,17 @@ def cmd_run(args) -> int:
         if assembly.settings.console.enabled and not args.once:
             server = build_console(assembly, engine).start()
             print(f"hub: console at {server.url}", file=sys.stderr)
-        engine.run(once=args.once, poll_interval=assembly.settings.poll_interval, stop=stop)
+        while True:
+            engine.run(once=args.once, poll_interval=assembly.settings.poll_interval, stop=wake)
+            if not reload.is_set() or stop.is_set():
+                break
+            reload.clear()
+            wake.clear()
+            engine, reloaded = reload_engine(engine, args.config, args.data_dir)
+            assembly = reloaded or assembly
+            if server is not None and reloaded is not None:  # the console acts with the new routes
+                server.console.act.context = reloaded.context
+                server.console.metrics = engine.latency
         counts = engine.journal.delivery_counts()
     finally:
         if server is not None:
@@ -286,6 +353,27 @@ def _toml_value(value) -> str:
     return json.dumps(str(value), ensure_ascii=False)  # a TOML basic string is a JSON string
 
 
+def cmd_reload(args) -> int:
+    """Check the configuration on disk, then tell the running hub to take it up (SIGHUP)."""
+    try:
+        assembly = assemble(args.config, args.data_dir)
+        problems = consistency_problems(assembly)
+    except ConfigError as exc:
+        problems = [str(exc)]
+    if problems:
+        print("hub: not reloaded; the running hub keeps its configuration:\n  " + "\n  ".join(problems),
+              file=sys.stderr)
+        return 2
+    pid = DataDirLock.holder(assembly.settings.data_dir)
+    if pid is None:
+        print(f"hub: no hub is running on {assembly.settings.data_dir}; the next `hub run` reads the new "
+              "configuration", file=sys.stderr)
+        return 1
+    os.kill(pid, signal.SIGHUP)
+    print(f"hub: process {pid} reloads {len(assembly.endpoints)} endpoints and {len(assembly.router.rules)} routes")
+    return 0
+
+
 def cmd_endpoint_add(args) -> int:
     """Write a new endpoint file from the answers given; for SFTP, pin the host key only when confirmed."""
     from adapters.selftest import fetch_host_key
@@ -341,12 +429,17 @@ def cmd_endpoint_add(args) -> int:
     lines += ["", "[delivery]", f"max_attempts = {args.max_attempts}", 'first_delay = "2s"', 'max_delay = "5m"',
               "", "[transport]"] + [f"{key} = {_toml_value(value)}" for key, value in transport.items()]
     text = "\n".join(lines) + "\n"
+
+    def problems_now() -> set[str]:
+        try:
+            return set(consistency_problems(assemble(args.config, args.data_dir)))
+        except ConfigError as exc:
+            return {str(exc)}
+
+    before = problems_now()  # what is wrong already is not this endpoint's to fix
     previous = path.read_text() if path.exists() else None
     path.write_text(text, encoding="utf-8")
-    try:  # the new file must pass what `hub lint` checks, with everything else
-        problems = consistency_problems(assemble(args.config, args.data_dir))
-    except ConfigError as exc:
-        problems = [str(exc)]
+    problems = sorted(problems_now() - before)  # the new file must pass what `hub lint` checks
     if problems:
         if previous is None:
             path.unlink()
@@ -931,6 +1024,9 @@ def parser() -> argparse.ArgumentParser:
     console_user.add_argument("--role", choices=("viewer", "operator", "admin"), required=True)
     console_user.add_argument("--password-env", help="read the password from this environment variable")
     console_user.set_defaults(handler=cmd_console_user)
+
+    reload = commands.add_parser("reload", help="check the configuration, then have the running hub take it up")
+    reload.set_defaults(handler=cmd_reload)
 
     endpoint = commands.add_parser("endpoint", help="add an endpoint, or check that one works")
     endpoint_commands = endpoint.add_subparsers(dest="endpoint_command", required=True)

@@ -662,16 +662,20 @@ class Engine:
             self._keeper = None
         logs.flush()
 
-    def close(self) -> None:
-        """Stop the worker threads and close every adapter and the journal."""
+    def close(self, keep: tuple = ()) -> None:
+        """Stop the worker threads and close every adapter and the journal, except what ``keep``
+        holds (a reload keeps the journal and the data folder's lock for the engine that follows)."""
         self.stop()
         self.deliverer.close()  # outbound adapters are closed by their own threads
         for resource in self.resources:
+            if any(resource is kept for kept in keep):
+                continue
             try:
                 resource.close()
             except Exception as exc:  # noqa: BLE001 - close everything else regardless
                 self.log.error("endpoint.close_failed", error=f"{type(exc).__name__}: {exc}")
-        self.journal.close()
+        if not any(self.journal is kept for kept in keep):
+            self.journal.close()
 
     def run(self, once: bool = False, poll_interval: float = 1.0, stop=None) -> None:
         """Poll until stopped; with ``once``, until nothing is waiting and nothing is being sent."""
