@@ -297,7 +297,8 @@ def build_console(assembly: Assembly, engine: Engine | None = None):
     if engine is not None and engine.latency is None:
         engine.latency = DeliveryLatency()
     console = Console(settings.console, ReadModel(lambda: open_journal(settings.journal, readonly=True)),
-                      Actions(lambda: open_journal(settings.journal), assembly.context, settings.batch_size),
+                      Actions(lambda: open_journal(settings.journal), assembly.context, settings.batch_size,
+                              settings.data_dir),
                       engine.latency if engine is not None else None)
     if not console.users():
         raise ConfigError(str(settings.console.users), "-", "no console users: add one with "

@@ -14,9 +14,10 @@ from exchange.errors import HubError
 
 
 class Actions:
-    def __init__(self, open_journal, context, batch_size: int = 100):
+    def __init__(self, open_journal, context, batch_size: int = 100, data_dir=None):
         self._open = open_journal
         self.context = context
+        self.data_dir = data_dir  # where local endpoints' folders are (for their self-test)
         self.batch_size = batch_size
         self._lock = threading.Lock()  # one writer from the console at a time
         self._journal = None
@@ -59,6 +60,24 @@ class Actions:
             with engine.journal.transaction():
                 engine.journal.acknowledge_alert(alert_id, by, reason)
                 engine.journal.record_action("ACKNOWLEDGED", by, reason, {"alert": alert_id})
+
+    def self_test(self, name: str, *, by: str) -> dict:
+        """Run an endpoint's self-test (adapters.selftest) and journal it, as `hub endpoint check` does."""
+        from adapters.selftest import FAILED, check
+
+        endpoint = self.context.endpoints.get(name)
+        if endpoint is None:
+            return {"endpoint": name, "passed": False, "steps": [{"name": "the endpoint exists", "outcome": FAILED,
+                                                                  "explanation": f"no endpoint {name}"}]}
+        steps = [step.as_dict() for step in check(endpoint, self.context.catalog, self.data_dir, self.context.limits)]
+        passed = all(step["outcome"] != FAILED for step in steps)
+        with self._lock:
+            engine = self._engine()
+            with engine.journal.transaction():
+                engine.journal.append(f"endpoint:{name}", "SELF_TEST", endpoint=name,
+                                      reason="passed" if passed else "failed", detail={"by": by, "steps": steps})
+                engine.journal.record_action("SELF_TEST", by, "passed" if passed else "failed", {"endpoint": name})
+        return {"endpoint": name, "passed": passed, "steps": steps}
 
     def audit(self, kind: str, by: str, reason: str = "", detail: dict | None = None) -> None:
         with self._lock:

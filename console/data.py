@@ -119,6 +119,36 @@ class ReadModel:
                 figures[f"{row['party']}|{row['type']}|{key}"] = row[key]
         return figures
 
+    # -- endpoints -----------------------------------------------------------
+
+    def endpoints(self, configured: dict) -> list[dict]:
+        """Each configured endpoint: its health as the hub processes report it, its traffic, its last self-test."""
+        with self.journal() as journal:
+            health = self._endpoints(journal)
+            counts = journal.rows("SELECT scope, a, b, state, n FROM counts WHERE n != 0")
+            tests = {}
+            for name in configured:
+                rows = journal.rows("SELECT at, reason, detail FROM events WHERE document_id = ? AND kind = 'SELF_TEST'"
+                                    " ORDER BY seq DESC LIMIT 1", (f"endpoint:{name}",))
+                if rows:
+                    detail = json.loads(rows[0]["detail"])
+                    tests[name] = {"at": rows[0]["at"], "result": rows[0]["reason"], "by": detail.get("by", ""),
+                                   "steps": detail.get("steps", [])}
+        result = []
+        for name, endpoint in sorted(configured.items()):
+            received = sum(c["n"] for c in counts if c["scope"] == "document" and c["a"] == name)
+            refused = sum(c["n"] for c in counts if c["scope"] == "document" and c["a"] == name
+                          and c["state"] in (j.REJECTED, j.FAILED))
+            sent = sum(c["n"] for c in counts if c["scope"] == "delivery" and c["b"] == name and c["state"] == j.SENT)
+            waiting = sum(c["n"] for c in counts if c["scope"] == "delivery" and c["b"] == name
+                          and c["state"] == j.PENDING)
+            result.append({"name": name, "party": endpoint.party, "transport": endpoint.transport_kind,
+                           "contact": endpoint.contact, "may_send": endpoint.may_send,
+                           "may_receive": endpoint.may_receive, "health": [h for h in health if h["endpoint"] == name],
+                           "received": received, "refused": refused, "delivered": sent, "backlog": waiting,
+                           "self_test": tests.get(name)})
+        return result
+
     # -- flows ---------------------------------------------------------------
 
     def flows(self) -> dict:

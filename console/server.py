@@ -355,6 +355,21 @@ class Handler(BaseHTTPRequestHandler):
             return self._signin_required()
         self._html("audit.html", title="Audit", entries=self.console.read.audit_log())
 
+    def get_endpoints(self) -> None:
+        if self._who("viewer") is None:
+            return self._signin_required()
+        self._html("endpoints.html", title="Endpoints",
+                   endpoints=self.console.read.endpoints(self.console.act.context.endpoints), result=None)
+
+    def post_endpoint_check(self, name: str) -> None:
+        form = self._form()
+        user = self._who("admin", changing=True, form=form)
+        if user is None:
+            return self._signin_required()
+        result = self.console.act.self_test(urllib.parse.unquote(name), by=user.name)
+        self._html("endpoints.html", title="Endpoints",
+                   endpoints=self.console.read.endpoints(self.console.act.context.endpoints), result=result)
+
     def get_static(self, name: str) -> None:
         path = HERE / "static" / name
         if "/" in name or not path.is_file():
@@ -484,6 +499,8 @@ ROUTES = [(re.compile(f"^{pattern}$"), method, name) for pattern, method, name i
     ("/alerts", "GET", "get_alerts"),
     ("/alerts/([^/]+)/ack", "POST", "post_ack"),
     ("/audit", "GET", "get_audit"),
+    ("/endpoints", "GET", "get_endpoints"),
+    ("/endpoints/([a-z0-9-]+)/check", "POST", "post_endpoint_check"),
     ("/static/([A-Za-z0-9._-]+)", "GET", "get_static"),
     ("/metrics", "GET", "get_metrics"),
     ("/api/overview", "GET", "api_overview"),

@@ -304,3 +304,17 @@ def test_failed_sign_ins_are_audited_and_throttled(console_hub):
     assert sign_in(PASSWORDS["victor"][1]) == 429  # even the right password waits now
     audit = [e for e in console_hub.engine.journal.events("audit") if e["kind"] == "SIGN_IN_FAILED"]
     assert len(audit) == 10 and audit[0]["detail"]["by"] == "victor"
+
+
+def test_an_admin_runs_an_endpoints_self_test_from_the_endpoints_page(console_hub, page):
+    sign_in(page, console_hub, "olga")
+    page.goto(console_hub.url + "/endpoints")
+    assert page.locator("button.run-check").count() == 0  # an operator may not
+    sign_in(page, console_hub, "ada")
+    page.goto(console_hub.url + "/endpoints")
+    page.locator("#endpoints-table tr", has_text="customs").first.locator("button.run-check").click()
+    page.wait_for_selector("#self-test")
+    assert "ready" in page.inner_text("#self-test h2")
+    assert "wrote, renamed and deleted a probe" in page.inner_text("#self-test")
+    row = page.locator("#endpoints-table tr", has_text="customs").first.inner_text()
+    assert "passed" in row and "by ada" in row
