@@ -37,7 +37,13 @@ class Actions:
         with self._lock:
             engine = self._engine()
             started = j.now()
+            ids = list(dict.fromkeys(ids))
+            documents = set(ids)
             for ident in ids:
+                delivery = self._journal.delivery(ident)
+                if delivery is not None and delivery["document_id"] in documents:
+                    results.append({"id": ident, "ok": True, "message": "sent again with its document"})
+                    continue
                 try:
                     result = engine.resubmit(ident, by=by, reason=reason, corrected=corrected)
                 except HubError as exc:

@@ -99,6 +99,8 @@ class Session:
     user: User
     csrf: str
     expires: float
+    password_hash: str = ""  # as it was at sign-in: a new password signs the session out
+    ends: float = 0.0  # an absolute end, however active the session
 
 
 class Sessions:
@@ -107,9 +109,10 @@ class Sessions:
         self._sessions: dict[str, Session] = {}
         self._lock = threading.Lock()
 
-    def create(self, user: User) -> tuple[str, Session]:
+    def create(self, user: User, password_hash: str = "") -> tuple[str, Session]:
         sid = secrets.token_urlsafe(32)
-        session = Session(user, secrets.token_urlsafe(32), time.monotonic() + self.idle)
+        now = time.monotonic()
+        session = Session(user, secrets.token_urlsafe(32), now + self.idle, password_hash, now + 12 * 3600)
         with self._lock:
             self._sessions[sid] = session
         return sid, session
@@ -118,9 +121,11 @@ class Sessions:
         if not sid:
             return None
         with self._lock:
+            now = time.monotonic()
+            for stale in [key for key, value in self._sessions.items() if value.expires < now or value.ends < now]:
+                del self._sessions[stale]
             session = self._sessions.get(sid)
-            if session is None or session.expires < time.monotonic():
-                self._sessions.pop(sid, None)
+            if session is None:
                 return None
             session.expires = time.monotonic() + self.idle
             return session

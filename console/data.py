@@ -8,6 +8,7 @@ the ``received_at`` / ``created_at`` indexes. Nothing here writes.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import queue
 from contextlib import contextmanager
@@ -298,7 +299,7 @@ class ReadModel:
             key = ("DEAD", "delivery", row["endpoint"])
             group = groups.setdefault(key, {"id": "|".join(key), "state": "DEAD", "cause": "delivery",
                                             "endpoint": row["endpoint"], "items": []})
-            group["items"].append({"id": row["delivery_id"], "at": row["updated_at"],
+            group["items"].append({"id": row["delivery_id"], "document_id": row["document_id"], "at": row["updated_at"],
                                    "what": f"{row['message_type'] or '?'} {row['business_id'] or ''} "
                                            f"(document {row['document_id']})",
                                    "reason": f"after {row['attempts']} attempts: {row['last_error']}"})
@@ -349,7 +350,8 @@ class ReadModel:
                 alert(f"silent:{row['node']}:{row['updated_at'][:13]}", "critical", "hub not reporting",
                       row["endpoint"], f"hub {row['node']} has not reported since {row['updated_at'][:19]}")
             elif not row["connected"]:
-                alert(f"down:{row['endpoint']}:{row['node']}:{abs(hash(row['last_error'])) % 10**8}", "critical",
+                cause = hashlib.sha256(row["last_error"].encode()).hexdigest()[:12]
+                alert(f"down:{row['endpoint']}:{row['node']}:{cause}", "critical",
                       "endpoint down", row["endpoint"], row["last_error"])
         for row in dead:
             alert(f"dead:{row['endpoint']}:{row['n']}", "warning", "dead deliveries", row["endpoint"],

@@ -10,6 +10,7 @@ sites), and every action is journaled with its user and reason.
 from __future__ import annotations
 
 import base64
+import hmac
 import json
 import mimetypes
 import re
@@ -34,7 +35,10 @@ from .data import ReadModel
 
 HERE = Path(__file__).resolve().parent
 COOKIE = "hub_session"
-MAX_FORM_BYTES = 32 * 1024 * 1024  # an edited document comes in a form
+MAX_FORM_BYTES = 32 * 1024 * 1024  # an edited document comes in a form (only a signed-in operator's)
+SMALL_FORM_BYTES = 64 * 1024  # every other form, and anything read before the user is known
+MAX_STREAMS, MAX_STREAMS_PER_SESSION = 64, 3  # live-figure connections
+_NEXT = re.compile(r"/(?![/\\])[^\x00-\x20\\]*")
 _ID = re.compile(r"^[0-9a-f]{32}$")
 _SHA = re.compile(r"^[0-9a-f]{64}$")
 SECURITY_HEADERS = {
@@ -60,6 +64,7 @@ class Console:
         self.metrics = metrics  # the running engine's in-process figures (latencies), when there is one
         self.sessions = Sessions(settings.session_hours * 3600)
         self.throttle = Throttle()
+        self.streams = Streams()
         self.users_file = settings.users
         self._users: dict = {}
         self._users_mtime = -1.0
@@ -98,15 +103,45 @@ class Throttle:
         self._failures: dict[str, list[float]] = {}
         self._lock = threading.Lock()
 
-    def allow(self, address: str) -> bool:
+    def attempt(self, address: str) -> bool:
+        """Count an attempt before checking it (so parallel attempts count too); False: refused."""
         with self._lock:
-            recent = [t for t in self._failures.get(address, []) if t > time.monotonic() - self.window]
-            self._failures[address] = recent
-            return len(recent) < self.limit
+            now = time.monotonic()
+            for key in [k for k, times in self._failures.items() if not times or times[-1] < now - self.window]:
+                del self._failures[key]
+            recent = self._failures.setdefault(address, [])
+            if len(recent) >= self.limit:
+                return False
+            recent.append(now)
+            return True
 
-    def failed(self, address: str) -> None:
+    def succeeded(self, address: str) -> None:
         with self._lock:
-            self._failures.setdefault(address, []).append(time.monotonic())
+            if self._failures.get(address):
+                self._failures[address].pop()
+
+
+class Streams:
+    """Live-figure connections, capped overall and per session."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._per: dict[int, int] = {}
+
+    def open(self, session) -> bool:
+        with self._lock:
+            key = id(session)
+            if sum(self._per.values()) >= MAX_STREAMS or self._per.get(key, 0) >= MAX_STREAMS_PER_SESSION:
+                return False
+            self._per[key] = self._per.get(key, 0) + 1
+            return True
+
+    def close(self, session) -> None:
+        with self._lock:
+            key = id(session)
+            self._per[key] = self._per.get(key, 1) - 1
+            if self._per[key] <= 0:
+                del self._per[key]
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -120,8 +155,11 @@ class Handler(BaseHTTPRequestHandler):
         pass  # requests are not logged line by line; actions are journaled
 
     def _send(self, status: int, body: bytes, content_type: str, headers: dict | None = None) -> None:
+        headers = {**SECURITY_HEADERS, **(headers or {})}
+        if any("\r" in str(v) or "\n" in str(v) for v in headers.values()):
+            raise ValueError("a header value with a line break")  # never split a response
         self.send_response(status)
-        for name, value in {**SECURITY_HEADERS, **(headers or {})}.items():
+        for name, value in headers.items():
             self.send_header(name, value)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -147,19 +185,37 @@ class Handler(BaseHTTPRequestHandler):
         query = urllib.parse.urlsplit(self.path).query
         return {k: v[-1] for k, v in urllib.parse.parse_qs(query, keep_blank_values=False).items()}
 
-    def _form(self) -> dict[str, list[str]]:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_FORM_BYTES:
-            raise Forbidden("the form is too large")
+    def _form(self, limit: int = SMALL_FORM_BYTES) -> dict[str, list[str]]:
+        self.close_connection = True  # whatever is not read here is not read at all
+        text = self.headers.get("Content-Length") or "0"
+        if not text.isascii() or not text.isdigit():
+            raise Forbidden("a request without a valid Content-Length")
+        length = int(text)
+        if length > limit:
+            raise Forbidden(f"the form is too large ({length:,} bytes; at most {limit:,})")
         raw = self.rfile.read(length) if length else b""
-        if (self.headers.get("Content-Type") or "").startswith("application/json"):
-            data = json.loads(raw or b"{}")
-            return {k: (v if isinstance(v, list) else [str(v)]) for k, v in data.items()}
-        return urllib.parse.parse_qs(raw.decode("utf-8"), keep_blank_values=True)
+        try:
+            if (self.headers.get("Content-Type") or "").startswith("application/json"):
+                data = json.loads(raw or b"{}")
+                if not isinstance(data, dict):
+                    raise Forbidden("a JSON request is an object")
+                return {str(k): ([str(x) for x in v] or [""]) if isinstance(v, list) else [str(v)]
+                        for k, v in data.items()}
+            return urllib.parse.parse_qs(raw.decode("utf-8"), keep_blank_values=True, max_num_fields=5000)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise Forbidden(f"an unreadable form: {exc}") from exc
 
     def _session(self) -> Session | None:
         cookie = SimpleCookie(self.headers.get("Cookie") or "")
-        return self.console.sessions.get(cookie[COOKIE].value if COOKIE in cookie else None)
+        sid = cookie[COOKIE].value if COOKIE in cookie else None
+        session = self.console.sessions.get(sid)
+        if session is None:
+            return None
+        entry = self.console.users().get(session.user.name)
+        if entry is None or entry[0] != session.user or entry[1] != session.password_hash:
+            self.console.sessions.drop(sid)  # removed, demoted or given a new password: signed out
+            return None
+        return session
 
     def _basic(self) -> User | None:
         header = self.headers.get("Authorization") or ""
@@ -169,27 +225,43 @@ class Handler(BaseHTTPRequestHandler):
             name, _, password = base64.b64decode(header[6:]).decode("utf-8").partition(":")
         except (ValueError, UnicodeDecodeError):
             return None
-        return self.console.authenticate(name, password)
+        address = self.client_address[0]
+        if not self.console.throttle.attempt(address):
+            raise Forbidden("too many failed sign-ins from this address; wait a few minutes")
+        user = self.console.authenticate(name, password)
+        if user is None:
+            self.console.act.audit("SIGN_IN_FAILED", name or "(no name)", "wrong name or password (API)",
+                                   {"address": address})
+        else:
+            self.console.throttle.succeeded(address)
+        return user
 
-    def _who(self, role: str, *, changing: bool = False, form: dict | None = None) -> User | None:
-        """The user, if allowed ``role``; for a change, also its CSRF token (or Basic + JSON)."""
+    def _who(self, role: str) -> User | None:
+        """The user, if allowed ``role`` (a page or a read)."""
         self.session = self._session()
         user = self.session.user if self.session else self._basic()
-        if user is None:
-            return None
-        if not user.may(role):
+        if user is not None and not user.may(role):
             raise Forbidden(f"{user.name} is a {user.role}; this needs an {role}")
-        if changing:
-            origin = self.headers.get("Origin")
-            if origin and urllib.parse.urlsplit(origin).netloc != self.headers.get("Host"):
-                raise Forbidden("a request from another site")
-            if self.session is not None:
-                token = (form or {}).get("csrf", [""])[0] or self.headers.get("X-CSRF-Token", "")
-                if token != self.session.csrf:
-                    raise Forbidden("the form is stale or forged (CSRF token); reload the page")
-            elif not (self.headers.get("Content-Type") or "").startswith("application/json"):
-                raise Forbidden("API changes are sent as JSON")
         return user
+
+    def _acting(self, role: str, large: bool = False) -> tuple[User | None, dict]:
+        """For a change: the user (checked before the body is read), the form, and its CSRF token
+        (or, for an API client, Basic credentials with a JSON body)."""
+        user = self._who(role)
+        if user is None:
+            self.close_connection = True
+            return None, {}
+        form = self._form(MAX_FORM_BYTES if large else SMALL_FORM_BYTES)
+        origin = self.headers.get("Origin")
+        if origin and urllib.parse.urlsplit(origin).netloc != self.headers.get("Host"):
+            raise Forbidden("a request from another site")
+        if self.session is not None:
+            token = (form.get("csrf", [""])[0] or self.headers.get("X-CSRF-Token", "")).encode()
+            if not hmac.compare_digest(token, self.session.csrf.encode()):
+                raise Forbidden("the form is stale or forged (CSRF token); reload the page")
+        elif not (self.headers.get("Content-Type") or "").startswith("application/json"):
+            raise Forbidden("API changes are sent as JSON")
+        return user, form
 
     def _signin_required(self) -> None:
         if self.path.startswith("/api/") or self.path.startswith("/metrics"):
@@ -239,30 +311,30 @@ class Handler(BaseHTTPRequestHandler):
         self._html("login.html", next=self._query().get("next", "/"), failed=False)
 
     def post_login(self) -> None:
-        form = self._form()
+        form = self._form(4096)
         name, password = form.get("name", [""])[0], form.get("password", [""])[0]
         target = form.get("next", ["/"])[0]
-        target = target if target.startswith("/") and not target.startswith("//") else "/"
+        target = target if _NEXT.fullmatch(target) else "/"  # a path of this site, nothing else
         self.session = None
         address = self.client_address[0]
-        if not self.console.throttle.allow(address):
+        if not self.console.throttle.attempt(address):
             return self._html("login.html", 429, next=target, failed=True)
         user = self.console.authenticate(name, password)
+        if user is not None:
+            self.console.throttle.succeeded(address)
         if user is None:
-            self.console.throttle.failed(address)
             self.console.act.audit("SIGN_IN_FAILED", name or "(no name)", "wrong name or password",
                                    {"address": self.client_address[0]})
             time.sleep(0.5)
             self._html("login.html", 401, next=target, failed=True)
             return
-        sid, session = self.console.sessions.create(user)
+        sid, session = self.console.sessions.create(user, self.console.users()[user.name][1])
         self.console.act.audit("SIGNED_IN", user.name, "", {"role": user.role, "address": self.client_address[0]})
         secure = "; Secure" if self.console.settings.secure_cookies else ""
         self._redirect(target, {"Set-Cookie": f"{COOKIE}={sid}; HttpOnly; SameSite=Strict; Path=/{secure}"})
 
     def post_logout(self) -> None:
-        form = self._form()
-        user = self._who("viewer", changing=True, form=form)
+        user, _ = self._acting("viewer")
         cookie = SimpleCookie(self.headers.get("Cookie") or "")
         self.console.sessions.drop(cookie[COOKIE].value if COOKIE in cookie else None)
         if user is not None:
@@ -278,8 +350,18 @@ class Handler(BaseHTTPRequestHandler):
 
     def get_events(self) -> None:
         """Server-sent events: the live figures, whenever they change (checked every second)."""
+        if self.command == "HEAD":
+            return self._send(405, b"", "text/plain")
         if self._who("viewer") is None:
             return self._signin_required()
+        if not self.console.streams.open(self.session):
+            return self._send(429, b"too many live connections", "text/plain")
+        try:
+            self._stream()
+        finally:
+            self.console.streams.close(self.session)
+
+    def _stream(self) -> None:
         self.send_response(200)
         for name, value in SECURITY_HEADERS.items():
             self.send_header(name, value)
@@ -326,8 +408,11 @@ class Handler(BaseHTTPRequestHandler):
         original = b""
         if page["can_resubmit"] and page["document"]["sha256"] and page["document"]["size"] < 1024 * 1024:
             original = self.console.read.body(document_id, page["document"]["sha256"]) or b""
-        self._html("document.html", title=f"Document {document_id}", page=page,
-                   original=original.decode("utf-8", "replace"))
+        try:
+            text, editable = original.decode("utf-8"), True
+        except UnicodeDecodeError:  # edited as text it would lose its bytes: corrected outside instead
+            text, editable = "", False
+        self._html("document.html", title=f"Document {document_id}", page=page, original=text, editable=editable)
 
     def get_body(self, document_id: str, digest: str) -> None:
         if self._who("viewer") is None:
@@ -362,8 +447,7 @@ class Handler(BaseHTTPRequestHandler):
                    endpoints=self.console.read.endpoints(self.console.act.context.endpoints), result=None)
 
     def post_endpoint_check(self, name: str) -> None:
-        form = self._form()
-        user = self._who("admin", changing=True, form=form)
+        user, _ = self._acting("admin")
         if user is None:
             return self._signin_required()
         result = self.console.act.self_test(urllib.parse.unquote(name), by=user.name)
@@ -380,40 +464,47 @@ class Handler(BaseHTTPRequestHandler):
     # -- actions -------------------------------------------------------------
 
     def post_resubmit_document(self, document_id: str) -> None:
-        form = self._form()
-        user = self._who("operator", changing=True, form=form)
+        user, form = self._acting("operator", large=True)
         if user is None:
             return self._signin_required()
         reason = form.get("reason", [""])[0].strip()
         edited = form.get("body", [""])[0]
         corrected = edited.encode("utf-8") if edited.strip() and form.get("edited", [""])[0] == "1" else None
+        if corrected is not None:  # the edit box shows UTF-8 text; a declaration saying otherwise would lie
+            corrected = re.sub(rb"^(<\?xml[^>]*encoding=[\"'])[^\"']*", rb"\1UTF-8", corrected, count=1)
         outcome = self.console.act.resubmit([document_id], by=user.name, reason=reason, corrected=corrected)
         self._html("outcome.html", title="Resubmitted", outcome=outcome, back=f"/documents/{document_id}")
 
     def post_resubmit_failures(self) -> None:
-        form = self._form()
-        user = self._who("operator", changing=True, form=form)
+        user, form = self._acting("operator")
         if user is None:
             return self._signin_required()
         reason = form.get("reason", [""])[0].strip()
         ids = [i for i in form.get("id", []) if i]
         group = form.get("group", [""])[0]
         if group:
-            ids = [item["id"] for g in self.console.read.failures()["groups"] if g["id"] == group
-                   for item in g["items"]]
+            current = [item["id"] for g in self.console.read.failures()["groups"] if g["id"] == group
+                       for item in g["items"]]
             if form.get("confirmed", [""])[0] != "yes":
-                return self._html("confirm.html", title="Confirm", group=group, ids=ids, reason=reason)
+                return self._html("confirm.html", title="Confirm", group=group, ids=current, reason=reason)
+            # only what was shown and confirmed, and is still failed: not what arrived since
+            ids = [i for i in ids if i in set(current)]
         outcome = self.console.act.resubmit(ids, by=user.name, reason=reason)
         self._html("outcome.html", title="Resubmitted", outcome=outcome, back="/failures")
 
     def post_ack(self, alert_id: str) -> None:
-        form = self._form()
-        user = self._who("operator", changing=True, form=form)
+        user, form = self._acting("operator")
         if user is None:
             return self._signin_required()
-        alert_id = urllib.parse.unquote(alert_id)
-        self.console.act.acknowledge(alert_id, by=user.name, reason=form.get("reason", [""])[0].strip())
+        self._acknowledge(urllib.parse.unquote(alert_id), user, form.get("reason", [""])[0].strip())
         self._redirect("/alerts")
+
+    def _acknowledge(self, alert_id: str, user: User, reason: str) -> None:
+        if not reason:
+            raise Forbidden("an acknowledgement needs a reason")
+        if alert_id not in {a["id"] for a in self.console.read.alerts()["alerts"]}:
+            raise Forbidden(f"no alert {alert_id} is raised now")
+        self.console.act.acknowledge(alert_id, by=user.name, reason=reason)
 
     # -- JSON API (the same data and rules as the pages) ---------------------
 
@@ -458,20 +549,20 @@ class Handler(BaseHTTPRequestHandler):
         self._json(self.console.read.audit_log())
 
     def api_resubmit(self) -> None:
-        form = self._form()
-        user = self._who("operator", changing=True, form=form)
+        user, form = self._acting("operator", large=True)
         if user is None:
             return self._signin_required()
         corrected = form.get("body", [""])[0].encode("utf-8") or None
+        if corrected is not None and len(form.get("ids", [])) != 1:
+            return self._json({"error": "a corrected body replaces one document: give exactly one id"}, 400)
         self._json(self.console.act.resubmit(form.get("ids", []), by=user.name,
                                              reason=form.get("reason", [""])[0].strip(), corrected=corrected))
 
     def api_ack(self) -> None:
-        form = self._form()
-        user = self._who("operator", changing=True, form=form)
+        user, form = self._acting("operator")
         if user is None:
             return self._signin_required()
-        self.console.act.acknowledge(form.get("id", [""])[0], by=user.name, reason=form.get("reason", [""])[0])
+        self._acknowledge(form.get("id", [""])[0], user, form.get("reason", [""])[0].strip())
         self._json({"acknowledged": form.get("id", [""])[0]})
 
     def get_metrics(self) -> None:
