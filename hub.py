@@ -467,7 +467,14 @@ def cmd_endpoint_check(args) -> int:
     if endpoint is None:
         print(f"hub: no endpoint {args.name} in {assembly.settings.endpoints_dir}", file=sys.stderr)
         return 2
-    steps = check(endpoint, assembly.catalog, assembly.settings.data_dir, assembly.settings.limits)
+    canary = None
+    if args.canary:
+        try:
+            canary = (Path(args.canary).read_bytes(), Path(args.canary).name, assembly.context)
+        except OSError as exc:
+            print(f"hub: cannot read {args.canary}: {exc.strerror}", file=sys.stderr)
+            return 2
+    steps = check(endpoint, assembly.catalog, assembly.settings.data_dir, assembly.settings.limits, canary)
     failed = any(step.outcome == FAILED for step in steps)
     journal = open_journal(assembly.settings.journal)
     try:
@@ -1064,6 +1071,8 @@ def parser() -> argparse.ArgumentParser:
     check.add_argument("name")
     check.add_argument("--json", action="store_true")
     check.add_argument("--by", default=_current_user(), help="who runs it (journaled)")
+    check.add_argument("--canary", metavar="FILE", help="also run this test document through the hub's checks "
+                                                        "as if the endpoint sent it (nothing is delivered)")
     check.set_defaults(handler=cmd_endpoint_check)
 
     status = commands.add_parser("status", help="documents and deliveries by state, overdue receipts, open reviews")

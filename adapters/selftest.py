@@ -80,8 +80,10 @@ def fetch_host_key(host: str, port: int, timeout: float = 10.0) -> tuple[str, st
         transport.close()
 
 
-def check(endpoint: Endpoint, catalog, data_dir: Path, limits) -> list[Step]:
-    """Every step for one endpoint, in order."""
+def check(endpoint: Endpoint, catalog, data_dir: Path, limits, canary: tuple[bytes, str, object] | None = None
+          ) -> list[Step]:
+    """Every step for one endpoint, in order. ``canary``: (document, its name, the pipeline context):
+    a test document run through the pure pipeline as if this endpoint sent it; nothing is delivered."""
     import adapters
 
     run = _Run()
@@ -105,7 +107,27 @@ def check(endpoint: Endpoint, catalog, data_dir: Path, limits) -> list[Step]:
         f"{len([k for k in catalog.kinds if k.type in (*endpoint.may_send, *endpoint.may_receive)])} catalog "
         f"entries for {', '.join(sorted({*endpoint.may_send, *endpoint.may_receive})) or 'no types'} compiled"),
         needs=False)
+    if canary is None:
+        run.skip("a canary document through the hub", "not asked for (--canary FILE)")
+    else:
+        run.step("a canary document through the hub", lambda: _canary(endpoint, *canary), needs=False)
     return run.steps
+
+
+def _canary(endpoint: Endpoint, data: bytes, name: str, context) -> str:
+    """The hub's whole decision on a document from this endpoint (parse, authorize, validate, route,
+    convert), made without journal or delivery: what would happen to it once the endpoint is live."""
+    from exchange.pipeline import process
+
+    outcome = process(data, endpoint.name, name, context)
+    if outcome.error is not None:
+        detail = "; ".join(str(issue) for issue in outcome.error.issues[:5])
+        raise HubError(f"{name} would be refused ({outcome.error.code}): {outcome.error.reason}"
+                       + (f" — {detail}" if detail and detail != outcome.error.reason else ""))
+    kind = outcome.kind.label if outcome.kind else "?"
+    return (f"{name} ({kind}) would be accepted and go to "
+            + ", ".join(f"{c.destination.endpoint}" + (f" via {c.destination.map}" if c.destination.map else "")
+                        for c in outcome.copies))
 
 
 def _network(run: _Run, host: str, port: int, timeout: float) -> None:

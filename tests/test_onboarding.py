@@ -3,6 +3,8 @@ the real sshd and RabbitMQ, and configuration reloaded under a running hub witho
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import re
 import shutil
 import signal
@@ -156,3 +158,47 @@ def test_configuration_reloads_under_a_running_hub_without_losing_a_document(tmp
     assert 5 <= port <= TOTAL + 5 - before  # documents routed after the reload also reach the new endpoint
     print(f"\nreload: {before} of {TOTAL} documents journaled when the new configuration was taken up; "
           f"{TOTAL + 5} delivered to customs once each, {port} to the new endpoint, none lost or doubled")
+
+
+@pytest.mark.amqp
+def test_an_amqp_endpoints_self_test_publishes_a_probe_and_consumes_it_back(tmp_path, broker, capsys):
+    config, _ = deploy(tmp_path, {"etps-shenyang": "local", "customs": "amqp", "zone": "local"}, broker)
+    with RunningHub(config):  # the hub declares customs' exchange and queues when it connects
+        pass
+    capsys.readouterr()
+    assert hub.main(["--config", str(config), "endpoint", "check", "customs", "--json", "--by", "ops"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    outcomes = {step["name"]: step["outcome"] for step in report["steps"]}
+    assert outcomes["authentication"] == "ok"
+    assert outcomes["the exchange and queues exist (passive declare)"] == "ok"
+    assert outcomes["publish a probe (mandatory, confirmed) and consume it back"] == "ok"
+    assert outcomes["the host key or certificate is trusted"] == "skipped"  # plain AMQP here
+    assert broker.take_all(broker.send_queue("customs")) == []  # the probe never reached customs
+    # a wrong exchange fails the step that needs it, and skips those after it
+    endpoint_file = config.parent / "endpoints" / "customs.toml"
+    endpoint_file.write_text(endpoint_file.read_text().replace(".hub.to-customs", ".hub.to-nowhere"))
+    assert hub.main(["--config", str(config), "endpoint", "check", "customs", "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    outcomes = {step["name"]: step["outcome"] for step in report["steps"]}
+    assert outcomes["the exchange and queues exist (passive declare)"] == "failed"
+    assert outcomes["publish a probe (mandatory, confirmed) and consume it back"] == "skipped"
+
+
+def test_a_canary_shows_what_the_hub_would_do_with_a_partners_document(capsys):
+    sample = str(SAMPLES / "etps-shenyang/INV101-import.xml")
+    assert hub.main(["endpoint", "check", "etps-shenyang", "--canary", sample]) == 0
+    assert "would be accepted and go to customs" in capsys.readouterr().out
+    assert hub.main(["endpoint", "check", "zone", "--canary", sample]) == 1
+    out = capsys.readouterr().out
+    assert "would be refused (unauthorized)" in out and "may not send as DXPENT0000016069" in out
+
+
+def test_receipts_an_endpoint_owes_are_awaited_for_what_it_receives(running_hub, sample):
+    endpoints = running_hub.engine.context.endpoints
+    endpoints["zone"] = dataclasses.replace(endpoints["zone"], owes=(("SAS223", "SAS121", 1800.0),))
+    running_hub.drop("etps-shenyang", sample("etps-shenyang/SAS121-pass.xml"))
+    running_hub.run_once()
+    owed = [e for e in running_hub.journal.expectations() if e["endpoint"] == "zone"]
+    # SAS221 from the route's expect, SAS223 because the zone's endpoint file says it owes one
+    assert sorted((e["receipt_type"], e["state"]) for e in owed) == [("SAS221", "WAITING"), ("SAS223", "WAITING")]
+    assert all(e["due_at"] for e in owed)  # delivered: both clocks run
