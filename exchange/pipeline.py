@@ -358,7 +358,7 @@ def _process_sliced(data: bytes, endpoint_name: str, source_name: str, context: 
     """``process`` for a document read a slice of lines at a time (``streaming``). The routes are
     chosen on its header and trailer (its skeleton), so a route's XPath cannot see its lines."""
     try:
-        destinations = context.router.route(kind.type, endpoint_name, document)
+        destinations, params = _route(context, kind, endpoint_name, document, outcome)  # as a whole document's
         maps = {d.map for d in destinations if d.map is not None}
         outputs: dict[str, streaming.SlicedOutput] = {}
         for name in maps:
@@ -370,9 +370,11 @@ def _process_sliced(data: bytes, endpoint_name: str, source_name: str, context: 
                                       "this large cannot be converted a slice at a time")
             outputs[name] = streaming.SlicedOutput(target.items_tag)
 
+        map_params = {d.map: params.get(d) for d in destinations if d.map is not None}
+
         def convert_slice(piece: Document) -> None:
             for name, output in outputs.items():
-                result = context.catalog.convert(name, piece)
+                result = context.catalog.convert(name, piece, map_params.get(name))
                 output.add(result, envelopes.read(result, context.limits).body)
 
         timings = check_sliced(data, context, kind, document, place, file=source_name,

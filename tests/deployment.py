@@ -112,6 +112,21 @@ class RunningHub:
         return Journal(self.data_dir / "journal.sqlite", readonly=True)
 
 
+def journal_count(journal: Path, sql: str) -> int:
+    """One number from a hub's SQLite journal, read beside the running hub (0 before it exists)."""
+    import sqlite3
+
+    if not journal.exists():
+        return 0
+    db = sqlite3.connect(f"file:{journal}?mode=ro", uri=True)
+    try:
+        return db.execute(sql).fetchone()[0]
+    except sqlite3.OperationalError:  # not created yet
+        return 0
+    finally:
+        db.close()
+
+
 def wait_until(condition, timeout: float = 60.0, step: float = 0.1):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -142,5 +157,5 @@ def numbered(sample: bytes, number: int) -> bytes:
     return sample[:start] + sample[start:end][:-6] + b"%06d" % number + sample[end:]
 
 
-__all__ = ["AmqpParty", "Arrivals", "FolderParty", "RunningHub", "deploy", "numbered", "wait_until",
+__all__ = ["AmqpParty", "Arrivals", "FolderParty", "RunningHub", "deploy", "journal_count", "numbered", "wait_until",
            "write_deployment"]

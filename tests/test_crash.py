@@ -22,7 +22,7 @@ import time
 import pytest
 
 from conftest import HOME, SAMPLES
-from deployment import deploy, numbered, wait_until
+from deployment import deploy, journal_count, numbered, wait_until
 
 pytestmark = [pytest.mark.amqp]
 
@@ -36,16 +36,6 @@ def _hub(config, *args: str, log) -> subprocess.Popen:
                             stdout=log, stderr=log)
 
 
-def _count(journal, sql: str) -> int:
-    if not journal.exists():
-        return 0
-    db = sqlite3.connect(f"file:{journal}?mode=ro", uri=True)
-    try:
-        return db.execute(sql).fetchone()[0]
-    except sqlite3.OperationalError:  # not created yet
-        return 0
-    finally:
-        db.close()
 
 
 def test_a_hub_killed_mid_batch_delivers_everything_once_after_a_restart(tmp_path, broker):
@@ -62,15 +52,15 @@ def test_a_hub_killed_mid_batch_delivers_everything_once_after_a_restart(tmp_pat
     with open(tmp_path / "hub.log", "wb") as log:
         first = _hub(config, "run", log=log)
         try:
-            assert wait_until(lambda: _count(journal, "SELECT COUNT(*) FROM documents") >= 300, timeout=60,
+            assert wait_until(lambda: journal_count(journal, "SELECT COUNT(*) FROM documents") >= 300, timeout=60,
                               step=0.02), "the hub did not get going"
         finally:
             first.send_signal(signal.SIGKILL)
             first.wait(30)
         at_kill = {
-            "documents": _count(journal, "SELECT COUNT(*) FROM documents"),
-            "delivered": _count(journal, "SELECT COUNT(*) FROM deliveries WHERE state='DELIVERED'"),
-            "pending": _count(journal, "SELECT COUNT(*) FROM deliveries WHERE state='PENDING'"),
+            "documents": journal_count(journal, "SELECT COUNT(*) FROM documents"),
+            "delivered": journal_count(journal, "SELECT COUNT(*) FROM deliveries WHERE state='DELIVERED'"),
+            "pending": journal_count(journal, "SELECT COUNT(*) FROM deliveries WHERE state='PENDING'"),
             "sources_left": len([p for p in outbox.iterdir() if not p.name.startswith(".")]),
         }
         assert 0 < at_kill["documents"] < 1300, at_kill  # killed in the middle, not before or after

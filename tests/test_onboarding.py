@@ -8,7 +8,6 @@ import json
 import re
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ import pytest
 
 import hub
 from conftest import HOME, SAMPLES
-from deployment import RunningHub, deploy, numbered, wait_until
+from deployment import RunningHub, deploy, journal_count, numbered, wait_until
 
 INV101 = (SAMPLES / "etps-shenyang/INV101-import.xml").read_bytes()
 TOTAL = 3000
@@ -88,16 +87,6 @@ def test_a_seventh_agency_is_connected_by_following_the_walkthrough(tmp_path, br
     assert checks and checks[0]["detail"]["by"] == "li.ming"
 
 
-def _count(journal, sql: str) -> int:
-    if not journal.exists():
-        return 0
-    db = sqlite3.connect(f"file:{journal}?mode=ro", uri=True)
-    try:
-        return db.execute(sql).fetchone()[0]
-    except sqlite3.OperationalError:
-        return 0
-    finally:
-        db.close()
 
 
 def test_configuration_reloads_under_a_running_hub_without_losing_a_document(tmp_path):
@@ -121,7 +110,7 @@ def test_configuration_reloads_under_a_running_hub_without_losing_a_document(tmp
     log = open(tmp_path / "hub.log", "wb")
     running = subprocess.Popen([*cli, "run"], stdout=log, stderr=log)
     try:
-        assert wait_until(lambda: _count(journal, "SELECT COUNT(*) FROM documents") >= 200, timeout=60, step=0.02)
+        assert wait_until(lambda: journal_count(journal, "SELECT COUNT(*) FROM documents") >= 200, timeout=60, step=0.02)
         # an invalid new file is refused: the old configuration stays in force
         broken = config_dir / "endpoints" / "agency-port.toml"
         broken.write_text('party = "agency"\nids = ["REV-PORT"]\n')
@@ -137,7 +126,7 @@ def test_configuration_reloads_under_a_running_hub_without_losing_a_document(tmp
                          "--party", "agency", "--transport", "local", "--contact", "it@port.example.gov.cn",
                          "--dialect", "enterprise", "--ids", "REV-PORT", "--may-receive", "INV101"]) == 0
         (tmp_path / "routes" / "port.toml").write_text(PORT_ROUTE)
-        before = _count(journal, "SELECT COUNT(*) FROM documents")
+        before = journal_count(journal, "SELECT COUNT(*) FROM documents")
         result = subprocess.run([*cli, "reload"], capture_output=True, text=True)
         assert result.returncode == 0, result.stderr
         for n in range(TOTAL, TOTAL + 5):  # sent after the reload: they go to the new endpoint too
@@ -151,9 +140,9 @@ def test_configuration_reloads_under_a_running_hub_without_losing_a_document(tmp
         log.close()
     logged = (tmp_path / "hub.log").read_text()
     assert "config.reload_refused" in logged and "config.reloaded" in logged
-    assert _count(journal, "SELECT COUNT(DISTINCT message_id) FROM documents WHERE state='DELIVERED'") == TOTAL + 5
-    assert _count(journal, "SELECT COUNT(*) FROM documents WHERE state NOT IN ('DELIVERED')") == 0
-    assert _count(journal, "SELECT COUNT(*) FROM deliveries WHERE state != 'DELIVERED'") == 0
+    assert journal_count(journal, "SELECT COUNT(DISTINCT message_id) FROM documents WHERE state='DELIVERED'") == TOTAL + 5
+    assert journal_count(journal, "SELECT COUNT(*) FROM documents WHERE state NOT IN ('DELIVERED')") == 0
+    assert journal_count(journal, "SELECT COUNT(*) FROM deliveries WHERE state != 'DELIVERED'") == 0
     port = len(list((data / "agency-port" / "InBox").iterdir()))
     assert 5 <= port <= TOTAL + 5 - before  # documents routed after the reload also reach the new endpoint
     print(f"\nreload: {before} of {TOTAL} documents journaled when the new configuration was taken up; "
