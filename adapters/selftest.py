@@ -9,8 +9,6 @@ is consumed back.
 
 from __future__ import annotations
 
-import hashlib
-import base64
 import socket
 import ssl
 import time
@@ -61,14 +59,11 @@ class _Run:
         self.steps.append(Step(name, SKIPPED, why))
 
 
-def fingerprint(key) -> str:
-    """OpenSSH's SHA256 fingerprint of a paramiko key."""
-    return "SHA256:" + base64.b64encode(hashlib.sha256(key.asbytes()).digest()).decode().rstrip("=")
-
-
 def fetch_host_key(host: str, port: int, timeout: float = 10.0) -> tuple[str, str]:
     """The SSH server's host key: (key type, SHA256 fingerprint). Nothing is authenticated."""
     import paramiko
+
+    from .sftp import fingerprint
 
     sock = socket.create_connection((host, port), timeout=timeout)
     transport = paramiko.Transport(sock)
@@ -163,12 +158,18 @@ def _check_local(run: _Run, endpoint: Endpoint, data_dir: Path, limits) -> None:
 def _check_sftp(run: _Run, endpoint: Endpoint, limits) -> None:
     import paramiko
 
-    from .sftp import SftpSettings
+    from .sftp import SftpSettings, _Connection, fingerprint
 
-    settings = run.step("the transport settings read", lambda: (
-        "host key pinned", SftpSettings.read(endpoint.name, endpoint.transport, limits.max_bytes)))
+    def read():
+        settings = SftpSettings.read(endpoint.name, endpoint.transport, limits.max_bytes)
+        pinned = f"host key pinned as {settings.host_key_sha256}" if settings.host_key_sha256 else \
+            f"host keys from {settings.known_hosts}"
+        return pinned, settings
+
+    settings = run.step("the transport settings read", read)
     if settings is None:
         return
+    connection = _Connection(settings)  # the adapter's own host-key and private-key checks
     _network(run, settings.host, settings.port, settings.timeout)
     state: dict = {}
 
@@ -177,22 +178,12 @@ def _check_sftp(run: _Run, endpoint: Endpoint, limits) -> None:
         transport = paramiko.Transport(sock)
         transport.start_client(timeout=settings.timeout)
         state["transport"] = transport
-        offered = fingerprint(transport.get_remote_server_key())
-        if settings.host_key_sha256 and offered != settings.host_key_sha256:
-            raise HubError(f"the server offers {offered}, not the pinned {settings.host_key_sha256}: "
-                           "a changed key or another server; do not go live")
-        if not settings.host_key_sha256:
-            known = paramiko.HostKeys(str(settings.known_hosts))
-            name = settings.host if settings.port == 22 else f"[{settings.host}]:{settings.port}"
-            key = transport.get_remote_server_key()
-            if known.lookup(name) is None or known.lookup(name).get(key.get_name()) != key:
-                raise HubError(f"{offered} is not the key {settings.known_hosts} holds for {name}")
-        return f"the server's key {offered} matches the pin"
+        key = transport.get_remote_server_key()
+        connection._check_host_key(key)  # a changed key or another server: do not go live
+        return f"the server's key {fingerprint(key)} matches the pin"
 
     def authenticate():
-        key = paramiko.PKey.from_path(settings.private_key_file,
-                                      settings.passphrase.reveal().encode() if settings.passphrase else None)
-        state["transport"].auth_publickey(settings.username, key)
+        state["transport"].auth_publickey(settings.username, connection._private_key())
         state["sftp"] = paramiko.SFTPClient.from_transport(state["transport"])
         return f"{settings.username} signed in with {settings.private_key_file.name}"
 
@@ -225,9 +216,11 @@ def _check_amqp(run: _Run, endpoint: Endpoint, limits) -> None:
 
     from .amqp import AmqpSettings
 
-    settings = run.step("the transport settings read", lambda: (
-        f"vhost {AmqpSettings.read(endpoint.name, endpoint.transport, limits.max_bytes).virtual_host}",
-        AmqpSettings.read(endpoint.name, endpoint.transport, limits.max_bytes)))
+    def read():
+        settings = AmqpSettings.read(endpoint.name, endpoint.transport, limits.max_bytes)
+        return f"virtual host {settings.virtual_host}, exchange {settings.send_exchange}", settings
+
+    settings = run.step("the transport settings read", read)
     if settings is None:
         return
     _network(run, settings.host, settings.port, 10.0)
