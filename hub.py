@@ -45,6 +45,7 @@ from exchange.receipts import ANSWER_TYPE
 from exchange.routetests import run_all
 from exchange.routing import Router, load_gathers, load_rules
 from exchange.spec import Table
+from exchange.typenames import type_matches
 
 HOME = Path(__file__).resolve().parent
 DEFAULT_CONFIG = HOME / "config" / "hub.toml"
@@ -78,12 +79,12 @@ def consistency_problems(assembly: Assembly) -> list[str]:
     """Cross-file checks: what each file alone cannot know. Each names the file and the key."""
     problems = []
     catalog, endpoints = assembly.catalog, assembly.endpoints
-    known_types = catalog.types()
     addresses: dict[str, str] = {}
+    problems += catalog.model_problems()
     for endpoint in endpoints.values():
         for key in ("may_send", "may_receive"):
             for type_ in getattr(endpoint, key):
-                if type_ not in known_types and type_ != ANSWER_TYPE:
+                if not catalog.knows(type_) and type_ != ANSWER_TYPE:
                     problems.append(f"{endpoint.file}: {key}: {type_} is not a type in {catalog.source}")
         try:
             receiver, _ = adapters.build(endpoint, assembly.settings.data_dir, assembly.settings.limits)
@@ -96,7 +97,7 @@ def consistency_problems(assembly: Assembly) -> list[str]:
         addresses[receiver.address] = endpoint.name
     for rule in assembly.router.rules:
         for type_ in rule.types:
-            if type_ not in known_types:
+            if not catalog.knows(type_):
                 problems.append(f"{rule.file}: route {rule.name}: type: {type_} is not in the catalog")
         for destination in rule.destinations:
             where = f"{rule.file}: route {rule.name}: to"
@@ -126,7 +127,7 @@ def consistency_problems(assembly: Assembly) -> list[str]:
                     problems.append(f"{where}: map {spec.name} produces the {spec.target[1]} dialect, "
                                     f"but {receiver.name} speaks {receiver.dialect}")
                 output_types = {spec.target[0]}
-            for type_ in sorted(output_types - set(receiver.may_receive)):
+            for type_ in sorted(t for t in output_types if not type_matches(receiver.may_receive, t)):
                 problems.append(f"{where}: endpoint {receiver.name} may not receive {type_} "
                                 f"(its may_receive in {receiver.file})")
         for pattern in rule.senders:
@@ -501,14 +502,15 @@ def _check_file(path: Path, assembly: Assembly) -> dict:
     except OSError as exc:
         return {"file": str(path), "status": "unreadable", "reason": str(exc), "issues": []}
     try:
-        kind, document = check_document(data, assembly.context, file=str(path))
+        kind, document, drift = check_document(data, assembly.context, file=str(path))
     except RefusedInput as exc:
         return {"file": str(path), "status": "refused", "reason": exc.reason,
                 "issues": [i.as_dict() for i in exc.issues]}
     except HubError as exc:
         return {"file": str(path), "status": "invalid", "reason": exc.reason,
                 "issues": [dict(i.as_dict(), file=str(path)) for i in exc.issues]}
-    return {"file": str(path), "status": "valid", "type": kind.type, "dialect": kind.dialect, "issues": []}
+    return {"file": str(path), "status": "valid", "type": kind.type, "dialect": kind.dialect, "policy": kind.policy,
+            "issues": [], "warnings": [d.as_dict() for d in drift]}
 
 
 def cmd_validate(args) -> int:
@@ -519,7 +521,12 @@ def cmd_validate(args) -> int:
     else:
         for result in results:
             if result["status"] == "valid":
-                print(f"{result['file']}: valid {result['type']}/{result['dialect']}")
+                warnings = result["warnings"]
+                count = f", {len(warnings)} warning{'s' if len(warnings) != 1 else ''} (schema drift)" if warnings else ""
+                print(f"{result['file']}: valid {result['type']}/{result['dialect']} ({result['policy']}){count}")
+                for warning in warnings:
+                    line = f"line {warning['line']}" if warning.get("line") else "line ?"
+                    print(f"  {result['file']}:{line}: {warning['path']}: warning: {warning['message']}")
                 continue
             print(f"{result['file']}: {result['status']}: {result['reason']}")
             for issue in result["issues"]:
@@ -847,19 +854,23 @@ DEMO_ROUNDS = (
 
 
 def cmd_schemas(args) -> int:
-    """Every type in the catalog: its dialects and forms, keys, rules, maps and the routes that take it."""
+    """Every type in the catalog: its dialects and forms with their validation policy, keys, rules,
+    maps and the routes that take it."""
     assembly = assemble(args.config, args.data_dir)
     catalog = assembly.catalog
     rows = []
     for type_ in sorted(catalog.types()):
         kinds = [k for k in catalog.kinds if k.type == type_]
-        routes = [r.name for r in assembly.router.rules if type_ in r.types]
+        routes = [r.name for r in assembly.router.rules if type_matches(r.types, type_)
+                  or any(type_matches((type_,), t) for t in r.types)]
         maps = sorted(m.name for m in catalog.maps.values() if type_ in (m.source[0], m.target[0]))
         rows.append({
             "type": type_,
-            "forms": [{"dialect": k.dialect, "root": k.root, "namespace": k.namespace, "body": k.body,
-                       "xsd": str(k.xsd.relative_to(catalog_dir(catalog))),
-                       "rules": bool(k.rules), "items": k.items} for k in kinds],
+            "family": bool(kinds[0].family),
+            "forms": [{"dialect": k.dialect, "policy": k.policy, "roots": list(k.roots or (k.root,)),
+                       "namespaces": list(k.forms), "root": k.root, "namespace": k.namespace, "body": k.body,
+                       "xsd": str(k.xsd.relative_to(catalog_dir(catalog))), "needs": list(k.needs),
+                       "results": list(k.results), "rules": bool(k.rules), "items": k.items} for k in kinds],
             "keys": sorted({name for k in kinds for name, _ in k.keys} | ({"business_id"} if any(
                 k.business_id for k in kinds) else set())),
             "maps": maps,
@@ -869,15 +880,22 @@ def cmd_schemas(args) -> int:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0
     for row in rows:
-        print(row["type"])
+        print(row["type"] + ("  (a family: any type of this pattern the catalog does not list)" if row["family"] else ""))
         for form in row["forms"]:
-            where = f"{{{form['namespace']}}}" if form["namespace"] else ""
+            forms = ["any namespace" if n == catalogs.ANY_NAMESPACE else "{" + n + "}" if n else "no namespace"
+                     for n in form["namespaces"]]
             rules = ", with business rules" if form["rules"] else ""
             rules += f", large ones read in slices of {form['items']}" if form["items"] else ""
-            print(f"  {form['dialect']:<10} {where}{form['root']} / {form['body']}  ({form['xsd']}{rules})")
+            print(f"  {form['dialect']:<10} {form['policy']:<8} {' or '.join(form['roots'])} / {form['body']}, "
+                  f"{' or '.join(forms)}  ({form['xsd']}{rules})")
+            if form["needs"]:
+                print(f"             needs: {'; '.join(form['needs'])}")
         print(f"  keys:   {', '.join(row['keys']) or '-'}")
         print(f"  maps:   {', '.join(row['maps']) or '-'}")
         print(f"  routes: {', '.join(row['routes']) or '- (refused as unroutable)'}")
+    print("\nstrict: what the hub sends on; every element must be known and valid (any order).\n"
+          "tolerant: what an authority sends; only the fields the hub needs refuse it, anything else "
+          "unknown is reported as schema drift.")
     return 0
 
 

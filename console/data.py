@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
 from exchange import journal as j
+from exchange.drift import DriftLog
 from exchange.journal import Journal
 
 PAGE = 50
@@ -364,6 +365,20 @@ class ReadModel:
         return {"alerts": alerts, "open": sum(1 for a in alerts if a["ack"] is None)}
 
     # -- audit ---------------------------------------------------------------
+
+    def drift(self) -> dict:
+        """Schema drift per type and party (``exchange.drift``): what authorities send that the hub's
+        schemas do not describe, each field with its first and last sighting and document count."""
+        with self.journal() as journal:
+            rows = DriftLog(journal).summary()
+        groups: dict[tuple[str, str], list[dict]] = {}
+        for row in rows:
+            groups.setdefault((row["message_type"], row["endpoint"]), []).append(row)
+        return {"fields": len(rows), "groups": [
+            {"type": type_, "endpoint": endpoint, "fields": fields,
+             "documents": max(f["documents"] for f in fields), "last_seen": max(f["last_seen"] for f in fields)}
+            for (type_, endpoint), fields in sorted(groups.items(), key=lambda item: item[1][0]["last_seen"],
+                                                    reverse=True)]}
 
     def audit_log(self, limit: int = 200) -> list[dict]:
         with self.journal() as journal:

@@ -435,6 +435,16 @@ class Handler(BaseHTTPRequestHandler):
             return self._signin_required()
         self._html("alerts.html", title="Alerts", alerts=self.console.read.alerts())
 
+    def get_drift(self) -> None:
+        if self._who("viewer") is None:
+            return self._signin_required()
+        self._html("drift.html", title="Schema drift", drift=self.console.read.drift())
+
+    def api_drift(self) -> None:
+        if self._who("viewer") is None:
+            return self._signin_required()
+        self._json(self.console.read.drift())
+
     def get_audit(self) -> None:
         if self._who("viewer") is None:
             return self._signin_required()
@@ -590,6 +600,7 @@ ROUTES = [(re.compile(f"^{pattern}$"), method, name) for pattern, method, name i
     ("/alerts", "GET", "get_alerts"),
     ("/alerts/([^/]+)/ack", "POST", "post_ack"),
     ("/audit", "GET", "get_audit"),
+    ("/drift", "GET", "get_drift"),
     ("/endpoints", "GET", "get_endpoints"),
     ("/endpoints/([a-z0-9-]+)/check", "POST", "post_endpoint_check"),
     ("/static/([A-Za-z0-9._-]+)", "GET", "get_static"),
@@ -601,6 +612,7 @@ ROUTES = [(re.compile(f"^{pattern}$"), method, name) for pattern, method, name i
     ("/api/failures", "GET", "api_failures"),
     ("/api/alerts", "GET", "api_alerts"),
     ("/api/audit", "GET", "api_audit"),
+    ("/api/drift", "GET", "api_drift"),
     ("/api/resubmit", "POST", "api_resubmit"),
     ("/api/alerts/ack", "POST", "api_ack"),
 )]

@@ -9,40 +9,69 @@ catalog is loaded, so a broken schema or stylesheet stops the hub at start-up
 Validation runs lxml on the hot path. Only a document that has already failed
 is handed to xmlschema, whose report is richer (every error, the element path,
 the expected content); lxml's own log is the fallback.
+
+Each entry declares its validation policy (``policy``, see ``policy``): strict for what
+the hub sends on, tolerant for what an authority sends. ``validate`` raises
+``InvalidDocument`` for what refuses a document and returns the drift it accepted.
+A *family* entry (``type = "SAS2??"``) identifies receipts of a type the catalog
+does not list yet by the name of their business element.
 """
 
 from __future__ import annotations
 
 import itertools
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from lxml import etree
 
+from . import envelope as envelopes
 from .envelope import Document, text_at, with_keys
-from .errors import MAX_ISSUES, ConfigError, ConversionError, InvalidDocument, Issue, UnknownType
+from .errors import MAX_ISSUES, ConfigError, ConversionError, EnvelopeError, InvalidDocument, Issue, UnknownType
+from .policy import (POLICIES, STRICT, TOLERANT, UNEXPECTED_VALUE, UNKNOWN_CODE, UNKNOWN_TYPE, Drift, Models,
+                     Normalized, general, local_name)
 from .rules import Rules, load_code_lists, load_rules
-from .spec import load_toml
+from .spec import Table, load_toml
+from .typenames import is_pattern, type_matches
 
 SHAPES_WITH_TYPE_FIELD = ("signature", "package")
 RICH_REPORT_MAX_BYTES = 256 * 1024
 
 
+ANY_NAMESPACE = "*"
+
+
 @dataclass(frozen=True)
 class DocumentKind:
-    """One catalog entry: a message type in one dialect and one namespace form."""
+    """One catalog entry: a message type in one dialect, with the namespace forms it accepts."""
 
     type: str
     dialect: str
-    root: str
-    namespace: str
+    root: str  # the root element's local name (the first of ``roots``)
+    namespace: str  # the XSD's target namespace: the form rules and lines are read in
     body: str
     xsd: Path
     business_id: str  # path (relative to the business element) of the business number
     keys: tuple[tuple[str, str], ...]  # (name, path) pairs of correlation keys
     rules: Rules | None = field(default=None, compare=False)  # business rules beyond the XSD
     items: str = ""  # the repeated lines of the business element, for documents read in slices
+    policy: str = STRICT  # strict | tolerant (``policy``)
+    namespaces: tuple[str, ...] = ()  # namespace forms of the root it accepts; ("*",): any; (): only ``namespace``
+    roots: tuple[str, ...] = ()  # root local names it accepts (receipts: Package, or Signature around it)
+    needs: tuple[str, ...] = ()  # what the hub needs present and non-empty: a path, or "a | b" (one of them)
+    results: tuple[str, ...] = ()  # paths of result codes (manageResult, DealFlag): read strictly when present
+    family: str = ""  # the pattern of a family entry (SAS2??) this kind was identified by
+
+    @property
+    def forms(self) -> tuple[str, ...]:
+        return self.namespaces or (self.namespace,)
+
+    @property
+    def needed(self) -> frozenset[str]:
+        """The fields the hub reads (business number, keys, ``needs``): checked strictly in any policy."""
+        return frozenset({self.business_id, *(path for _, path in self.keys), *self.results,
+                          *(path.strip() for need in self.needs for path in need.split("|"))} - {""})
 
     @property
     def items_tag(self) -> str:
@@ -83,6 +112,17 @@ class _Validator:
                 self._rich = xmlschema.XMLSchema10(str(self.path))
             return self._rich
 
+    def plain(self, normalized: Normalized, file: str | None) -> list[Issue]:
+        """lxml's findings on a normalised copy, each at the original document's path and line."""
+        if self.schema.validate(normalized.tree):
+            return []
+        found = []
+        for entry in itertools.islice(self.schema.error_log, MAX_ISSUES):
+            element = normalized.element_at(entry.path)
+            found.append(Issue(entry.message, line=entry.line or None,
+                               path=normalized.path_of(element) or entry.path or None, file=file))
+        return found
+
     def issues(self, tree: etree._ElementTree, file: str | None, size: int) -> list[Issue]:
         if self.schema.validate(tree):
             return []
@@ -112,7 +152,11 @@ class Catalog:
         self.maps = maps
         self.source = source
         self.transports = transports or {}  # root local name of a transport envelope -> its XSD
-        self._by_shape = {(k.root, k.namespace, k.body): k for k in kinds}
+        # (root, namespace, body) -> entry; namespace "*" for entries that accept any form
+        self._by_shape = {(root, namespace, k.body): k for k in kinds if not k.family
+                          for root in k.roots or (k.root,) for namespace in k.forms}
+        self._families = [k for k in kinds if k.family]
+        self._members: dict[tuple[str, str], DocumentKind] = {}  # (family, type) -> the kind it was read as
         self._validators: dict[Path, _Validator] = {}
         for xsd in [kind.xsd for kind in kinds] + list(self.transports.values()):
             if xsd not in self._validators:
@@ -129,13 +173,34 @@ class Catalog:
     # -- recognising ---------------------------------------------------------
 
     def types(self) -> set[str]:
+        """Every type name, and every family's pattern (SAS2??)."""
         return {kind.type for kind in self.kinds}
+
+    def knows(self, name: str) -> bool:
+        """Whether a type name or pattern (in an endpoint's or a route's list) stands for anything here:
+        a catalogued type, a member of a family, or a pattern matching a catalogued type."""
+        return any(name == kind.type or (kind.family and type_matches((kind.type,), name))
+                   or (is_pattern(name) and type_matches((name,), kind.type)) for kind in self.kinds)
+
+    def _entry(self, root: str, namespace: str, body: str) -> DocumentKind | None:
+        kind = self._by_shape.get((root, namespace, body)) or self._by_shape.get((root, ANY_NAMESPACE, body))
+        if kind is not None:
+            return kind
+        family = next((k for k in self._families if root in (k.roots or (k.root,))
+                       and (namespace in k.forms or ANY_NAMESPACE in k.forms) and type_matches((k.type,), body)), None)
+        if family is None:
+            return None
+        member = self._members.get((family.type, body))
+        if member is None:
+            member = self._members.setdefault((family.type, body), replace(family, type=body, body=body,
+                                                                            family=family.type))
+        return member
 
     def identify(self, document: Document) -> tuple[DocumentKind, Document]:
         """The catalog entry of a document, and the document with its correlation keys read."""
         business = document.business
         root = document.tree.getroot()
-        kind = self._by_shape.get((business.root, business.namespace, business.body))
+        kind = self._entry(business.root, business.namespace, business.body)
         if kind is None:
             where = f"{{{business.namespace}}}" if business.namespace else ""
             raise UnknownType(
@@ -171,39 +236,124 @@ class Catalog:
         """The first entry of a type in a dialect (the map targets name no namespace form)."""
         return next((kind for kind in self.kinds if (kind.type, kind.dialect) == (type_, dialect)), None)
 
+    def model_problems(self) -> list[str]:
+        """What ``hub lint`` checks of the field models, which are read only when first needed (xmlschema
+        is slow to load): every root an entry accepts is an element its XSD declares."""
+        problems = []
+        for kind in self.kinds:
+            if kind.policy != TOLERANT and len(kind.forms) == 1:
+                continue  # checked as it is: no model needed
+            try:
+                roots = Models.of(kind.xsd).roots
+            except ConfigError as exc:
+                problems.append(str(exc))
+                continue
+            missing = [root for root in kind.roots or (kind.root,) if root not in roots]
+            if missing:
+                problems.append(f"{self.source}: {kind.label}: root: {kind.xsd.name} declares no global element "
+                                f"{', '.join(missing)}")
+        return problems
+
     def item_tags(self) -> set[str]:
         """The tags of every type's lines: what a document too large for one tree is sliced by."""
         return {kind.items_tag for kind in self.kinds if kind.items}
 
     def validate(self, kind: DocumentKind, document: Document, file: str | None = None,
                  declarants: tuple[str, ...] | None = None, first_item: int = 1,
-                 number_from: int | None = None) -> None:
-        """XSD first, then the type's business rules; every problem of both is reported.
+                 number_from: int | None = None) -> list[Drift]:
+        """XSD first, then the type's business rules, under the entry's policy. Raises
+        ``InvalidDocument`` with every problem that refuses the document; returns the drift a
+        tolerant entry accepted (and new codes of open code lists, under either policy).
 
         ``first_item`` > 1: the document is a later slice of a streamed one (``streaming``): its
         lines carry numbers from ``first_item`` on (or from ``number_from``, for a later pocket), and its
         header was checked with the first slice."""
-        issues = []
+        issues: list[Issue] = []
         if document.transport is not None:  # the wrapper it came in must be valid too
             root = document.transport.getroot()
             xsd = self.transports.get(root.tag.rpartition("}")[2])
             if xsd is not None:
                 issues += self._validators[xsd].issues(document.transport, file, 0)
-        issues += self._validators[kind.xsd].issues(document.tree, file, document.size)
-        if kind.rules is not None:
-            reported = {issue.path for issue in issues}  # a field the XSD refused already is not repeated
-            pocket = document.business.pocket
-            first_number = (number_from if number_from is not None
-                            else None if pocket is not None and pocket[1] > 1 else first_item)
-            only_under = kind.items if first_item > 1 else ""
-            issues += [issue for issue in kind.rules.check(document.body, declarants, file, first_number, only_under)
-                       if issue.path not in reported]
+        pocket = document.business.pocket
+        first_number = (number_from if number_from is not None
+                        else None if pocket is not None and pocket[1] > 1 else first_item)
+        only_under = kind.items if first_item > 1 else ""
+        if kind.policy == TOLERANT:
+            found, drift = self._tolerant(kind, document, file, declarants, first_number, only_under)
+        else:
+            found, drift = self._strict(kind, document, file, declarants, first_number, only_under)
+        issues += found
+        if kind.family:
+            drift.insert(0, Drift(UNKNOWN_TYPE, kind.type, f"/{local_name(document.tree.getroot())}",
+                                  document.body.sourceline,
+                                  f"{kind.type} is not in the catalog: read as a {kind.family} receipt, by the "
+                                  f"fields every one carries ({kind.xsd.name})"))
         if issues:
+            policy = "" if kind.policy == STRICT else ", read tolerantly: only the fields the hub needs refuse it"
             raise InvalidDocument(
                 f"{len(issues)} error{'s' if len(issues) > 1 else ''} in this {kind.label} "
                 f"(schema {kind.xsd.name}{', business rules' if kind.rules else ''}"
-                f"{', transport envelope' if document.transport is not None else ''})", issues
+                f"{', transport envelope' if document.transport is not None else ''}{policy})", issues
             )
+        return drift
+
+    def _strict(self, kind: DocumentKind, document: Document, file: str | None, declarants, first_number,
+                only_under: str) -> tuple[list[Issue], list[Drift]]:
+        """The document as it is; one that fails is checked again as a copy in the XSD's order and
+        namespace (``policy``), whose findings are then the report, at the original's paths."""
+        validator = self._validators[kind.xsd]
+        issues = validator.issues(document.tree, file, document.size)
+        body, normalized = document.body, None
+        if issues:
+            normalized = Models.of(kind.xsd).normalized(document.tree.getroot(), False, kind.xsd.name)
+            issues = [_at_original(normalized, issue)
+                      for issue in validator.issues(normalized.tree, file, document.size)]
+            renamed_body = _body_of(normalized)
+            body = renamed_body if renamed_body is not None else body
+        drift: list[Drift] = []
+        if kind.rules is not None:
+            reported = {issue.path for issue in issues}  # a field the XSD refused already is not repeated
+            found = kind.rules.check(body, declarants, file, first_number, only_under)
+            if normalized is not None:
+                found = [_at_original(normalized, issue) for issue in found]
+            issues += [issue for issue in found if issue.path not in reported]
+            drift += [_code_drift(issue) for issue in kind.rules.open_codes(body, file)]
+        return issues, drift
+
+    def _tolerant(self, kind: DocumentKind, document: Document, file: str | None, declarants, first_number,
+                  only_under: str) -> tuple[list[Issue], list[Drift]]:
+        """A normalised copy (``policy``): what it left out is drift; what the XSD or the rules find is an
+        error on a field the hub needs, and drift anywhere else."""
+        normalized = Models.of(kind.xsd).normalized(document.tree.getroot(), True, kind.xsd.name)
+        drift = list(normalized.drift)
+        body = _body_of(normalized)
+        if body is None:  # the envelope lost what identified it: a needed part is unknown to the XSD
+            return [Issue(f"the business element {kind.body} is not where {kind.xsd.name} expects it", file=file,
+                          line=document.body.sourceline)], drift
+        body_path = general(normalized.path_of(body) or "")
+        issues: list[Issue] = []
+        found = self._validators[kind.xsd].plain(normalized, file)
+        if kind.rules is not None:
+            found += [_at_original(normalized, issue)
+                      for issue in kind.rules.check(body, declarants, file, first_number, only_under)]
+            drift += [_code_drift(_at_original(normalized, issue)) for issue in kind.rules.open_codes(body, file)]
+        for issue in found:
+            relative = general(issue.path or "")[len(body_path) + 1:] if general(issue.path or "").startswith(
+                body_path + "/") else ""
+            if relative in kind.needed:
+                issues.append(issue)
+            else:
+                name = (issue.path or "").rpartition("/")[2].partition("[")[0]
+                drift.append(Drift(UNEXPECTED_VALUE, name, issue.path or "", issue.line,
+                                   f"{issue.message} (a field the hub does not read: accepted)"))
+        for need in kind.needs:
+            paths = [path.strip() for path in need.split("|")]
+            if not any(text_at(body, path) for path in paths):
+                what = paths[0] if len(paths) == 1 else "one of " + ", ".join(paths)
+                issues.append(Issue(f"{what} is missing or empty, and the hub needs it to identify or correlate "
+                                    f"this {kind.type}", line=body.sourceline,
+                                    path=f"{normalized.path_of(body)}/{paths[0]}", file=file))
+        return issues, sorted(drift, key=lambda d: (d.line or 0, d.path))
 
     # -- converting ----------------------------------------------------------
 
@@ -224,6 +374,91 @@ class Catalog:
         return result
 
 
+def _body_of(normalized: Normalized) -> etree._Element | None:
+    """The business element of a normalised copy, found as the envelope reader finds it."""
+    try:
+        return envelopes.read(normalized.tree).body
+    except EnvelopeError:
+        return None
+
+
+def _at_original(normalized: Normalized, issue: Issue) -> Issue:
+    """An issue found on a normalised copy, at the original document's path."""
+    path = normalized.path_of(normalized.element_at(issue.path))
+    return replace(issue, path=path) if path else issue
+
+
+def _code_drift(issue: Issue) -> Drift:
+    name = (issue.path or "").rpartition("/")[2].partition("[")[0]
+    return Drift(UNKNOWN_CODE, name, issue.path or "", issue.line,
+                 f"{issue.message}: a code the hub has not seen, accepted")
+
+
+def _names(entry: Table, key: str, default: list[str] | None = None) -> tuple[str, ...]:
+    """A key that holds one name or a list of them."""
+    value = entry.raw(key, default)
+    names = [value] if isinstance(value, str) else value
+    if not isinstance(names, list) or not all(isinstance(name, str) for name in names) or (
+            default is None and not names):
+        raise entry.error(key, "expected a name or a list of names")
+    return tuple(names)
+
+
+def _target_namespace(xsd: Path) -> str:
+    try:
+        return etree.parse(str(xsd)).getroot().get("targetNamespace", "")
+    except (etree.XMLSyntaxError, OSError) as exc:
+        raise ConfigError(str(xsd), "-", f"the schema cannot be read: {exc}") from exc
+
+
+def _document_kind(entry: Table, base: Path, code_lists, rule_sets: dict) -> DocumentKind:
+    """One ``[[document]]`` entry, checked."""
+    xsd = base / entry.str("xsd")
+    if not xsd.is_file():
+        raise entry.error("xsd", f"no such file: {xsd}")
+    target = _target_namespace(xsd)
+    forms = _names(entry, "namespace", [""])
+    if ANY_NAMESPACE not in forms and forms[0] != target:
+        raise entry.error("namespace", f"the first namespace form must be the one {xsd.name} describes "
+                                       f"({target!r}), not {forms[0]!r}")
+    keys_table = entry.table("keys")
+    keys = tuple((name, keys_table.str(name)) for name in keys_table.data)
+    rules = None
+    if entry.str("rules", ""):
+        rules_file = base / entry.str("rules")
+        if not rules_file.is_file():
+            raise entry.error("rules", f"no such file: {rules_file}")
+        key = (rules_file, target)  # rules read the document as the XSD names it (a copy, if renamed)
+        rules = rule_sets.get(key) or rule_sets.setdefault(key, load_rules(rules_file, code_lists, target))
+    type_ = entry.str("type")
+    roots = _names(entry, "root")
+    kind = DocumentKind(
+        type=type_,
+        dialect=entry.str("dialect"),
+        root=roots[0],
+        namespace=target,
+        body=entry.str("body"),
+        xsd=xsd,
+        business_id=entry.str("business_id", ""),
+        keys=keys,
+        rules=rules,
+        items=entry.str("items", ""),
+        policy=entry.choice("policy", POLICIES),
+        namespaces=forms if forms != (target,) else (),
+        roots=roots,
+        needs=tuple(entry.str_list("needs", [])),
+        results=tuple(entry.str_list("results", [])),
+        family=type_ if is_pattern(type_) else "",
+    )
+    if kind.family and kind.body != kind.type:
+        raise entry.error("body", f"a family entry ({kind.type}) names its members by their business element: "
+                                  f"body must be {kind.type!r} too")
+    for key in ("needs", "results"):
+        if getattr(kind, key) and kind.policy != TOLERANT:
+            raise entry.error(key, f"only a tolerant entry has {key}: a strict one's XSD says what is required")
+    return kind
+
+
 def load(catalog_file: Path) -> Catalog:
     """Load ``catalog.toml``; paths in it are relative to its own folder."""
     top = load_toml(catalog_file)
@@ -233,37 +468,17 @@ def load(catalog_file: Path) -> Catalog:
     kinds: list[DocumentKind] = []
     seen: dict[tuple[str, str, str], str] = {}
     for entry in top.tables("document"):
-        xsd = base / entry.str("xsd")
-        if not xsd.is_file():
-            raise entry.error("xsd", f"no such file: {xsd}")
-        keys_table = entry.table("keys")
-        keys = tuple((name, keys_table.str(name)) for name in keys_table.data)
-        rules = None
-        if entry.str("rules", ""):
-            rules_file = base / entry.str("rules")
-            if not rules_file.is_file():
-                raise entry.error("rules", f"no such file: {rules_file}")
-            namespace = entry.str("namespace", "")
-            key = (rules_file, namespace)
-            rules = rule_sets.get(key) or rule_sets.setdefault(key, load_rules(rules_file, code_lists, namespace))
-        kind = DocumentKind(
-            type=entry.str("type"),
-            dialect=entry.str("dialect"),
-            root=entry.str("root"),
-            namespace=entry.str("namespace", ""),
-            body=entry.str("body"),
-            xsd=xsd,
-            business_id=entry.str("business_id", ""),
-            keys=keys,
-            rules=rules,
-            items=entry.str("items", ""),
-        )
+        kind = _document_kind(entry, base, code_lists, rule_sets)
         entry.done()
-        shape = (kind.root, kind.namespace, kind.body)
-        if shape in seen:
-            raise entry.error("body", f"root {kind.root} / namespace {kind.namespace!r} / body {kind.body} "
-                                      f"is already catalogued as {seen[shape]}")
-        seen[shape] = kind.label
+        for root in kind.roots:
+            for namespace in kind.forms:
+                shape = (root, namespace, kind.body)
+                clashes = [seen[other] for other in seen if other[0] == root and other[2] == kind.body and (
+                    other[1] == namespace or ANY_NAMESPACE in (other[1], namespace))]
+                if clashes:
+                    raise entry.error("body", f"root {root} / namespace {namespace!r} / body {kind.body} "
+                                              f"is already catalogued as {clashes[0]}")
+                seen[shape] = kind.label
         kinds.append(kind)
     transports_table = top.table("transports")
     transports = {}

@@ -29,6 +29,7 @@ from . import journal as j
 from . import logs
 from .config import RetryPolicy
 from .delivery import Deliverer, Result
+from .drift import DriftLog
 from .errors import DocumentError, HubError, RefusedInput, ReusedMessageId, TransportError
 from .facts import Earlier
 from .journal import Journal
@@ -79,6 +80,7 @@ class Engine:
                  batch_size: int = 100, owner: str = ""):
         self.context = dataclasses.replace(context, facts=JournalFacts(journal))
         self.journal = journal
+        self.drift = DriftLog(journal)
         self.inbound = inbound
         self.outbound = outbound
         self.batch_size = batch_size
@@ -247,6 +249,11 @@ class Engine:
         for step in outcome.steps:
             self.journal.append(document_id, step.kind, endpoint=step.endpoint, route=step.route, detail=step.detail)
             log.info(f"document.{step.kind.lower()}", route=step.route or None, **step.detail)
+        if outcome.drift and outcome.kind is not None:  # accepted or not: operators learn the format changed
+            fields = self.drift.record(document_id, outcome.kind.type, message.endpoint, outcome.drift)
+            log.warning("document.schema_drift", fields=[
+                {"kind": f["kind"], "path": f["path"], "first_seen": f["first_seen"], "count": f["count"]}
+                for f in fields[:20]], more=max(0, len(fields) - 20))
         if not outcome.accepted:
             return self._refuse(item, row, facts, outcome, log)
 

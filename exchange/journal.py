@@ -33,6 +33,8 @@ from typing import Iterator
 
 import orjson
 
+from . import drift
+
 _BLOB_PIECE = 1 << 20
 
 # One schema for both backends; {blob} and {serial} are the column types that differ.
@@ -139,6 +141,7 @@ CREATE TABLE IF NOT EXISTS gather_answers (
     late        INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS gather_answers_key ON gather_answers (name, gather_key);
+{drift_table}
 CREATE INDEX IF NOT EXISTS documents_received ON documents (received_at);
 CREATE INDEX IF NOT EXISTS documents_refused ON documents (endpoint, received_at) WHERE state IN ('REJECTED', 'FAILED');
 CREATE INDEX IF NOT EXISTS deliveries_dead ON deliveries (endpoint, updated_at) WHERE state = 'DEAD';
@@ -261,7 +264,7 @@ class SQLiteDatabase:
         # FULL, not NORMAL: in WAL mode NORMAL may lose the last commits on power loss,
         # and sources are acknowledged right after a commit. Group commit keeps it cheap.
         self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_TABLES.format(blob="BLOB", serial="INTEGER PRIMARY KEY"))
+        self._db.executescript(_TABLES.format(blob="BLOB", serial="INTEGER PRIMARY KEY", drift_table=drift.TABLE))
         for table, column, definition in _ADDED_COLUMNS:
             columns = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
             if column not in columns:
@@ -365,8 +368,8 @@ class PostgresDatabase:
         self._db.execute("SELECT pg_advisory_xact_lock(%s)", (self.LOCK,))  # two processes starting at once
         self._db.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
         self._db.execute(f'SET search_path TO "{schema}"')
-        for statement in _TABLES.format(blob="BYTEA", serial="BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"
-                                        ).split(";"):
+        for statement in _TABLES.format(blob="BYTEA", serial="BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+                                        drift_table=drift.TABLE).split(";"):
             if statement.strip():
                 self._db.execute(statement)
         for table, column, definition in _ADDED_COLUMNS:
@@ -935,6 +938,12 @@ class Journal:
         cursor = self._db.execute(sql, params)
         row = cursor.fetchone()
         return dict(zip([c[0] for c in cursor.description], row)) if row else None
+
+    def execute(self, sql: str, params: tuple = ()) -> None:
+        """A write to a table a feature module keeps itself (``drift``), ``?`` placeholders."""
+        if not self._depth:
+            raise RuntimeError("journal writes happen inside a transaction")
+        self._db.execute(sql, params)
 
     def rows(self, sql: str, params: tuple = ()) -> list[dict]:
         """A read-only query of the journal's tables (the console's read model), ``?`` placeholders."""

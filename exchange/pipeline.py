@@ -28,8 +28,10 @@ from .errors import (MAX_ISSUES, ConversionError, HubError, InvalidDocument, Iss
                      ReusedMessageId, Unauthorized, Unroutable)
 from .facts import Earlier, Facts, correlation_keys
 from .parsing import Limits, check_tree_size, parse
+from .policy import Drift
 from .routing import Destination, Router
 from .streaming import Lines
+from .typenames import type_matches
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,7 @@ class Outcome:
     seconds: float = 0.0
     answers: Earlier | None = None  # the original this document answers (a receipt's), when known
     ambiguous: bool = False  # several originals matched: the latest was chosen, nothing is learnt from it
+    drift: list[Drift] = field(default_factory=list)  # what a tolerant entry accepted without knowing it
 
     @property
     def accepted(self) -> bool:
@@ -104,16 +107,17 @@ def _read(data: bytes, context: Context) -> tuple[Document, list[Lines]]:
 
 
 def check_document(data: bytes, context: Context, file: str | None = None
-                   ) -> tuple[DocumentKind, Document]:
-    """Read, identify and validate a document as ``process`` does, whole or in slices (``hub validate``)."""
+                   ) -> tuple[DocumentKind, Document, list[Drift]]:
+    """Read, identify and validate a document as ``process`` does, whole or in slices (``hub validate``):
+    its type, and the drift a tolerant entry accepted."""
     document, lines = _read(data, context)
     kind, document = context.catalog.identify(document)
     place = _sliced(kind, document, lines)
     if place is None:
-        context.catalog.validate(kind, document, file=file)
+        drift = context.catalog.validate(kind, document, file=file)
     else:
-        check_sliced(data, context, kind, document, place, file=file)
-    return kind, document
+        drift = check_sliced(data, context, kind, document, place, file=file)["drift"]
+    return kind, document, drift
 
 
 def read_document(data: bytes, context: Context) -> tuple[DocumentKind, Document]:
@@ -186,7 +190,7 @@ def authorize(endpoint: Endpoint, kind: DocumentKind, document: Document) -> Non
     if sender not in endpoint.ids and not unsigned:
         issues.append(Issue(f"endpoint {endpoint.name} may not send as {sender or '(no sender id)'}; "
                             f"its sender ids are {', '.join(endpoint.ids) or 'none'}"))
-    if kind.type not in endpoint.may_send:
+    if not type_matches(endpoint.may_send, kind.type):
         issues.append(Issue(f"endpoint {endpoint.name} may not send {kind.type} documents; "
                             f"it may send {', '.join(endpoint.may_send) or 'nothing'}"))
     if issues:
@@ -233,7 +237,7 @@ def convert(context: Context, destination: Destination, document: Document, orig
         step = Step("CONVERTED", {"map": spec.name, "to": f"{target.type}/{target.dialect}", "ms": _ms(started),
                                   **({"params": params} if params else {})},
                     route=destination.route, endpoint=destination.endpoint)
-    if message_type not in receiver.may_receive:
+    if not type_matches(receiver.may_receive, message_type):
         raise ConversionError(
             f"route {destination.route} would send {message_type} to endpoint {receiver.name}, "
             f"which may receive only {', '.join(receiver.may_receive) or 'nothing'}")
@@ -273,8 +277,8 @@ def process(data: bytes, endpoint_name: str, source_name: str, context: Context)
         if place is not None:  # too large for one tree: checked now, converted with the same reading
             return _process_sliced(data, endpoint_name, source_name, context, kind, document, place, outcome,
                                    started)
-        context.catalog.validate(kind, document, file=source_name, declarants=sender.declares_for)
-        outcome.steps.append(Step("VALIDATED", {"type": kind.type, "dialect": kind.dialect,
+        outcome.drift = context.catalog.validate(kind, document, file=source_name, declarants=sender.declares_for)
+        outcome.steps.append(Step("VALIDATED", {"type": kind.type, "dialect": kind.dialect, "policy": kind.policy,
                                                 "xsd": kind.xsd.name, "ms": _ms(started)}))
         routed = time.perf_counter()
         destinations, params = _route(context, kind, endpoint_name, document, outcome)
@@ -379,7 +383,9 @@ def _process_sliced(data: bytes, endpoint_name: str, source_name: str, context: 
 
         timings = check_sliced(data, context, kind, document, place, file=source_name,
                                declarants=context.endpoints[endpoint_name].declares_for, each=convert_slice)
-        outcome.steps.append(Step("VALIDATED", {"type": kind.type, "dialect": kind.dialect, "xsd": kind.xsd.name,
+        outcome.drift = timings["drift"]
+        outcome.steps.append(Step("VALIDATED", {"type": kind.type, "dialect": kind.dialect, "policy": kind.policy,
+                                                "xsd": kind.xsd.name,
                                                 "lines": place.count, "slices": timings["slices"],
                                                 "ms": _ms(started)}))
         outcome.steps.append(Step("ROUTED", {
@@ -408,6 +414,7 @@ def check_sliced(data: bytes, context: Context, kind: DocumentKind, skeleton: Do
     """Validate a document slice by slice, as ``Catalog.validate`` does a whole one; hand every
     slice to ``each`` while no slice has failed. Raises ``InvalidDocument`` listing every issue."""
     issues: list[Issue] = []
+    drift: list[Drift] = []
     count = 0
     name = kind.items
     pocket = skeleton.business.pocket
@@ -421,8 +428,9 @@ def check_sliced(data: bytes, context: Context, kind: DocumentKind, skeleton: Do
             start = kind.rules.first_number(piece.body)
         number_from = start + first - 1 if start is not None and first > 1 else None
         try:
-            context.catalog.validate(kind, piece, file=file, declarants=declarants, first_item=first,
-                                     number_from=number_from)
+            found = context.catalog.validate(kind, piece, file=file, declarants=declarants, first_item=first,
+                                             number_from=number_from)
+            drift += found if first == 1 else [d for d in found if f"/{name}" in d.path]
         except InvalidDocument as exc:
             found = exc.issues if first == 1 else [
                 issue for issue in exc.issues if issue.path and (f"/{name}[" in issue.path or f"/{name}/" in
@@ -441,7 +449,7 @@ def check_sliced(data: bytes, context: Context, kind: DocumentKind, skeleton: Do
             f"{len(issues)} error{'s' if len(issues) > 1 else ''} in this {kind.label} "
             f"(schema {kind.xsd.name}{', business rules' if kind.rules else ''}; read in slices of "
             f"{streaming.SLICE_LINES} lines)", issues[:MAX_ISSUES])
-    return {"slices": count}
+    return {"slices": count, "drift": drift}
 
 
 def _check_output(context: Context, destination: Destination, output: streaming.SlicedOutput

@@ -4,7 +4,7 @@ Rules live in ``routes/*.toml``, read in file-name order::
 
     [[route]]
     name  = "pass-forms-to-zone"
-    type  = "SAS121"                      # or a list of types
+    type  = "SAS121"                      # or a list of types; "SAS2??" stands for every SAS2xx
     from  = ["etps-*"]                    # sending endpoints (glob); omitted: any
     where = ["PassportHead/IoTypecd = 'I'"]  # XPath 1.0 predicates on the business element; all must hold
     to    = [{ endpoint = "zone", map = "sas121-enterprise-to-customs" }]
@@ -49,6 +49,7 @@ from .envelope import DEC_NS, DSIG_NS, DXP_NS, Document
 from .errors import ConfigError, Issue, Unroutable
 from .facts import Earlier
 from .spec import Table, load_toml
+from .typenames import type_matches
 
 #: prefixes usable in ``where`` predicates
 NAMESPACES = {"ds": DSIG_NS, "dxp": DXP_NS, "dec": DEC_NS}
@@ -79,7 +80,7 @@ class Rule:
     expects: tuple[tuple[str, float], ...] = ()  # (receipt type, seconds) each destination owes an answer
 
     def matches(self, message_type: str, endpoint: str, document: Document) -> bool:
-        if message_type not in self.types:
+        if not type_matches(self.types, message_type):
             return False
         if self.senders and not any(fnmatch.fnmatchcase(endpoint, pattern) for pattern in self.senders):
             return False
@@ -95,7 +96,7 @@ class Router:
 
     def needs_facts(self, message_type: str) -> bool:
         """Whether routing this type asks what the journal knows (answers, map parameters)."""
-        return any(message_type in rule.types and (rule.answers or any(d.params for d in rule.destinations))
+        return any(type_matches(rule.types, message_type) and (rule.answers or any(d.params for d in rule.destinations))
                    for rule in self.rules)
 
     def rule(self, name: str) -> Rule | None:
@@ -110,7 +111,7 @@ class Router:
         goes to a party it is not addressed to, however its keys match). One that awaits this
         answer type is preferred, then the latest."""
         owners = {self.endpoint_ids.get(r) for r in document.business.receivers} - {None}
-        candidates = [e for e in earlier if e.message_type in rule.answers and e.endpoint != endpoint
+        candidates = [e for e in earlier if type_matches(rule.answers, e.message_type) and e.endpoint != endpoint
                       and (not owners or e.endpoint in owners)]
         if not candidates:
             return None, False

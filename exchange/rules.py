@@ -21,7 +21,9 @@ from the business element::
     [[declarant]] path = "InvtHeadType/DclEtpsno"
 
 Empty fields are not checked: real documents leave unassigned numbers empty,
-and the XSD says which fields are required. Every violation is an ``Issue``
+and the XSD says which fields are required. A code list marked ``open = true``
+(receipt result codes, which customs extends without notice) never refuses a
+document: a code it lacks is reported as drift (``open_codes``). Every violation is an ``Issue``
 with the line, the element path and the rule, like a schema error.
 """
 
@@ -84,6 +86,7 @@ class _Lines:
 class CodeList:
     name: str
     codes: frozenset[str]
+    open: bool = False  # a list customs extends without notice (receipt result codes): new codes are drift
 
 
 def load_code_lists(folder: Path) -> dict[str, CodeList]:
@@ -91,8 +94,9 @@ def load_code_lists(folder: Path) -> dict[str, CodeList]:
     for path in sorted(folder.glob("*.toml")):
         top = load_toml(path)
         name = top.str("name")
+        open_ = top.bool("open", False)
         codes = top.table("codes", required=True)
-        lists[path.stem] = CodeList(name, frozenset(codes.data))
+        lists[path.stem] = CodeList(name, frozenset(codes.data), open_)
         codes._read.update(codes.data)  # every key is a code
         top.done()
     return lists
@@ -124,7 +128,7 @@ class Rules:
                                 file=file))
 
         for path, select, code_list, list_name in self.code:
-            if not wanted(path):
+            if not wanted(path) or code_list.open:
                 continue
             for element in select(body):
                 value = (element.text or "").strip()
@@ -188,6 +192,15 @@ class Rules:
                                                     f"{value}; it declares for {', '.join(declarants) or 'none'}")
         return issues
 
+
+    def open_codes(self, body: etree._Element, file: str | None) -> list[Issue]:
+        """Codes an open code list does not have yet: never a reason to refuse, always worth a warning."""
+        tree = body.getroottree()
+        return [Issue(f"{value!r} is not (yet) a {code_list.name} code (schemas/codes/{list_name}.toml)",
+                      line=element.sourceline, path=tree.getpath(element), file=file)
+                for path, select, code_list, list_name in self.code if code_list.open
+                for element in select(body)
+                for value in [(element.text or "").strip()] if value and value not in code_list.codes]
 
     def first_number(self, body: etree._Element) -> int | None:
         """The number the first line carries, by the first numbering rule (None: no such rule or number)."""
