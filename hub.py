@@ -870,7 +870,8 @@ def cmd_schemas(args) -> int:
             "forms": [{"dialect": k.dialect, "policy": k.policy, "roots": list(k.roots or (k.root,)),
                        "namespaces": list(k.forms), "root": k.root, "namespace": k.namespace, "body": k.body,
                        "xsd": str(k.xsd.relative_to(catalog_dir(catalog))), "needs": list(k.needs),
-                       "results": list(k.results), "rules": bool(k.rules), "items": k.items} for k in kinds],
+                       "results": {path: codes.name for path, codes in k.results}, "rules": bool(k.rules),
+                       "items": k.items} for k in kinds],
             "keys": sorted({name for k in kinds for name, _ in k.keys} | ({"business_id"} if any(
                 k.business_id for k in kinds) else set())),
             "maps": maps,

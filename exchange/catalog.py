@@ -31,7 +31,7 @@ from .envelope import Document, text_at, with_keys
 from .errors import MAX_ISSUES, ConfigError, ConversionError, EnvelopeError, InvalidDocument, Issue, UnknownType
 from .policy import (POLICIES, STRICT, TOLERANT, UNEXPECTED_VALUE, UNKNOWN_CODE, UNKNOWN_TYPE, Drift, Models,
                      Normalized, general, local_name)
-from .rules import Rules, load_code_lists, load_rules
+from .rules import CodeList, Rules, load_code_lists, load_rules
 from .spec import Table, load_toml
 from .typenames import is_pattern, type_matches
 
@@ -60,7 +60,8 @@ class DocumentKind:
     namespaces: tuple[str, ...] = ()  # namespace forms of the root it accepts; ("*",): any; (): only ``namespace``
     roots: tuple[str, ...] = ()  # root local names it accepts (receipts: Package, or Signature around it)
     needs: tuple[str, ...] = ()  # what the hub needs present and non-empty: a path, or "a | b" (one of them)
-    results: tuple[str, ...] = ()  # paths of result codes (manageResult, DealFlag): read strictly when present
+    results: tuple[tuple[str, CodeList], ...] = field(default=(), compare=False)  # (path, open code list) of
+    # result codes (manageResult, DealFlag): their shape is checked strictly, a code not in the list is drift
     family: str = ""  # the pattern of a family entry (SAS2??) this kind was identified by
 
     @property
@@ -70,7 +71,7 @@ class DocumentKind:
     @property
     def needed(self) -> frozenset[str]:
         """The fields the hub reads (business number, keys, ``needs``): checked strictly in any policy."""
-        return frozenset({self.business_id, *(path for _, path in self.keys), *self.results,
+        return frozenset({self.business_id, *(path for _, path in self.keys), *(path for path, _ in self.results),
                           *(path.strip() for need in self.needs for path in need.split("|"))} - {""})
 
     @property
@@ -284,7 +285,8 @@ class Catalog:
             found, drift = self._strict(kind, document, file, declarants, first_number, only_under)
         issues += found
         if kind.family:
-            drift.insert(0, Drift(UNKNOWN_TYPE, kind.type, f"/{local_name(document.tree.getroot())}",
+            where = "/" + "/".join(local_name(e) for e in reversed([document.body, *document.body.iterancestors()]))
+            drift.insert(0, Drift(UNKNOWN_TYPE, kind.type, where,
                                   document.body.sourceline,
                                   f"{kind.type} is not in the catalog: read as a {kind.family} receipt, by the "
                                   f"fields every one carries ({kind.xsd.name})"))
@@ -346,6 +348,13 @@ class Catalog:
                 name = (issue.path or "").rpartition("/")[2].partition("[")[0]
                 drift.append(Drift(UNEXPECTED_VALUE, name, issue.path or "", issue.line,
                                    f"{issue.message} (a field the hub does not read: accepted)"))
+        for path, code_list in kind.results:
+            element = body.find("/".join("{*}" + step for step in path.split("/")))
+            value = (element.text or "").strip() if element is not None else ""
+            if value and value not in code_list.codes:
+                drift.append(Drift(UNKNOWN_CODE, path.rpartition("/")[2], normalized.path_of(element) or path,
+                                   element.sourceline, f"{value!r} is not (yet) a {code_list.name} code: a result the "
+                                   f"hub has not seen, accepted"))
         for need in kind.needs:
             paths = [path.strip() for path in need.split("|")]
             if not any(text_at(body, path) for path in paths):
@@ -404,6 +413,23 @@ def _names(entry: Table, key: str, default: list[str] | None = None) -> tuple[st
     return tuple(names)
 
 
+def _results(entry: Table, code_lists: dict[str, CodeList]) -> tuple[tuple[str, CodeList], ...]:
+    """``results = { "HdeApprResult/manageResult" = "inv201-result" }``: each result code's open code list."""
+    table = entry.table("results")
+    results = []
+    for path in table.data:
+        name = table.str(path)
+        code_list = code_lists.get(name)
+        if code_list is None:
+            raise table.error(path, f"no code list schemas/codes/{name}.toml")
+        if not code_list.open:
+            raise table.error(path, f"schemas/codes/{name}.toml must be open = true: customs adds result codes "
+                                    "without notice, and a new one must never refuse a receipt")
+        results.append((path, code_list))
+    table.done()
+    return tuple(results)
+
+
 def _target_namespace(xsd: Path) -> str:
     try:
         return etree.parse(str(xsd)).getroot().get("targetNamespace", "")
@@ -447,7 +473,7 @@ def _document_kind(entry: Table, base: Path, code_lists, rule_sets: dict) -> Doc
         namespaces=forms if forms != (target,) else (),
         roots=roots,
         needs=tuple(entry.str_list("needs", [])),
-        results=tuple(entry.str_list("results", [])),
+        results=_results(entry, code_lists),
         family=type_ if is_pattern(type_) else "",
     )
     if kind.family and kind.body != kind.type:

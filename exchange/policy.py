@@ -164,11 +164,11 @@ class FieldModel:
         namespace = tag[1:].partition("}")[0] if tag.startswith("{") else ""
         # the XSD's namespace as the default one, so lxml's error paths read /*/*[2], not /ns0:X/ns0:Y[2]
         top = etree.Element(tag, nsmap={None: namespace} if namespace else None)
-        self._copy(root, top, node, f"/{name}", tolerant, described, paths, drift)
+        self._copy(root, top, node, f"/{name}", tolerant, described, paths, drift, namespace)
         return Normalized(etree.ElementTree(top), paths, drift)
 
     def _copy(self, source: etree._Element, target: etree._Element, node: _Node | None, path: str, tolerant: bool,
-              described: str, paths: dict, drift: list[Drift]) -> None:
+              described: str, paths: dict, drift: list[Drift], namespace: str) -> None:
         paths[target] = path
         target.sourceline = source.sourceline
         target.text = source.text
@@ -196,10 +196,18 @@ class FieldModel:
                 drift.append(Drift(UNKNOWN_ELEMENT, name, child_path, child.sourceline,
                                    f"{name} is not an element {described} knows here: accepted, not read"))
                 continue
-            copy = etree.SubElement(target, child_node.tag if child_node is not None else child.tag)
+            if child_node is not None:
+                tag = child_node.tag
+            elif tolerant:  # under an xs:any: in the namespace of the nearest element the XSD declares
+                tag = f"{{{namespace}}}{name}" if namespace else name
+            else:  # strict: as it is, for the XSD to name it
+                tag = child.tag
+            copy = etree.SubElement(target, tag)
             copy.tail = child.tail
             placed.append((child_node.order if child_node is not None else 1 << 30, copy))
-            self._copy(child, copy, child_node, child_path, tolerant, described, paths, drift)
+            inner = child_node.tag[1:].partition("}")[0] if child_node is not None and child_node.tag.startswith(
+                "{") else ("" if child_node is not None else namespace)
+            self._copy(child, copy, child_node, child_path, tolerant, described, paths, drift, inner)
         if len(placed) > 1:
             target[:] = [element for _, element in sorted(placed, key=lambda pair: pair[0])]
 

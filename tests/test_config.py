@@ -80,7 +80,7 @@ def test_a_failing_route_test_fails_lint(config_copy, capsys):
 
 
 def test_a_broken_schema_fails_lint_naming_the_file(config_copy, capsys):
-    path = config_copy.parent.parent / "schemas" / "customs" / "SAS221.xsd"
+    path = config_copy.parent.parent / "schemas" / "receipts" / "SAS221.xsd"
     path.write_text(path.read_text().replace("</xs:schema>", "<xs:element/></xs:schema>"))
     assert hub.main(["--config", str(config_copy), "lint"]) == 1
     assert "SAS221.xsd" in capsys.readouterr().err
