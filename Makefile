@@ -22,6 +22,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/pipeline.py
+	$(BIN)/python bench/reading.py
 	$(BIN)/python bench/large.py
 	$(BIN)/python bench/console.py
 	tests/services.sh

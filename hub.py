@@ -508,7 +508,8 @@ def _check_file(path: Path, assembly: Assembly) -> dict:
                 "issues": [i.as_dict() for i in exc.issues]}
     except HubError as exc:
         return {"file": str(path), "status": "invalid", "reason": exc.reason,
-                "issues": [dict(i.as_dict(), file=str(path)) for i in exc.issues]}
+                "issues": [dict(i.as_dict(), file=str(path)) for i in exc.issues],
+                "warnings": [d.as_dict() for d in getattr(exc, "drift", [])]}
     return {"file": str(path), "status": "valid", "type": kind.type, "dialect": kind.dialect, "policy": kind.policy,
             "issues": [], "warnings": [d.as_dict() for d in drift]}
 
@@ -549,7 +550,8 @@ def cmd_inspect(args) -> int:
     try:
         kind, document = assembly.catalog.identify(document)
         facts = document.envelope.as_dict()
-        facts["catalog"] = {"type": kind.type, "dialect": kind.dialect, "xsd": str(kind.xsd.relative_to(HOME))
+        facts["catalog"] = {"type": kind.type, "dialect": kind.dialect, "policy": kind.policy,
+                            "family": kind.family or None, "xsd": str(kind.xsd.relative_to(HOME))
                             if kind.xsd.is_relative_to(HOME) else str(kind.xsd)}
     except HubError as exc:
         facts["catalog"] = None
@@ -734,7 +736,7 @@ def cmd_status(args) -> int:
                   "receipts_waiting": overview["totals"]["awaiting"],
                   "receipts_overdue": journal.expectations(state="OVERDUE")[:100],
                   "receipts_late": journal.expectations(state="LATE")[-100:],
-                  "reviews": journal.gathers(), "alerts": read.alerts()["open"]}
+                  "reviews": journal.gathers(), "alerts": read.alerts()["open"], "drift": read.drift()}
     finally:
         journal.close()
     if args.json:
@@ -767,6 +769,14 @@ def cmd_status(args) -> int:
               f"receipt {row['receipt_id']}")
     for review in status["reviews"]:
         print(f"  review {review['gather_key']} ({review['state']}): {review['summary']}")
+    drift = status["drift"]
+    print(f"\nschema drift: {drift['fields']} field{'s' if drift['fields'] != 1 else ''} authorities sent that the "
+          f"schemas do not describe" + (" (the console's Drift page has them all)" if drift["fields"] else ""))
+    for group in drift["groups"][:10]:
+        print(f"  {group['type']} from {group['endpoint']}: " + ", ".join(
+            f"{field['path'].rpartition('/')[2]} ({field['kind']}, {field['documents']} "
+            f"document{'s' if field['documents'] != 1 else ''})"
+            for field in group["fields"][:5]) + (" ..." if len(group["fields"]) > 5 else ""))
     return 0
 
 
@@ -841,8 +851,10 @@ DEMO_ROUNDS = (
       ("invalid/INV101-wrong-namespace.xml", "etps-shenyang"), ("invalid/FOO999-unknown-type.xml", "etps-shenyang"),
       ("invalid/SAS121-bad-iotypecd.xml", "etps-shenyang"), ("hostile", "etps-shenyang"),
       ("catalog/REVIEW101-hub-application.xml", "etps-shenyang")]),
-    ("customs and the zone system answer with receipts, each finding its original",
-     [("customs", "customs"), ("zone", "zone")]),
+    ("customs and the zone system answer with receipts, each finding its original; one carries a field "
+     "the hub has never seen, one is of a type the catalog does not list: both are read, and reported",
+     [("customs", "customs"), ("zone", "zone"), ("tolerated/SAS200-result-type-spelled-right.xml", "zone"),
+      ("catalog/SAS299-customs-unknown-family.xml", "zone")]),
     ("H2010 clears the declaration of the zone inventory list: the zone system is told to close it",
      [("h2010/DEC_RESULT-cleared.xml", "h2010")]),
     ("the six agencies give their verdicts on the network-access application: one decision goes back",
@@ -972,6 +984,9 @@ def _print_demo_document(journal: Journal, document: dict, data_dir: Path, shown
     for delivery in journal.deliveries(document["document_id"]):
         shown.add(delivery["delivery_id"])
         print(f"      {_demo_delivery(delivery)}")
+    for event in journal.events(document["document_id"]):
+        if event["kind"] == "SCHEMA_DRIFT":
+            print(f"      {event_text(event)}")
     if document["state"] in ("REJECTED", "FAILED", "DUPLICATE"):
         print(f"      {document['state']}: {document['reason']}")
         for event in journal.events(document["document_id"]):

@@ -30,13 +30,15 @@ from . import envelope as envelopes
 from .envelope import Document, text_at, with_keys
 from .errors import MAX_ISSUES, ConfigError, ConversionError, EnvelopeError, InvalidDocument, Issue, UnknownType
 from .policy import (POLICIES, STRICT, TOLERANT, UNEXPECTED_VALUE, UNKNOWN_CODE, UNKNOWN_TYPE, Drift, Models,
-                     Normalized, general, local_name)
+                     Normalized, general, local_name, path_of)
 from .rules import CodeList, Rules, load_code_lists, load_rules
 from .spec import Table, load_toml
 from .typenames import is_pattern, type_matches
 
 SHAPES_WITH_TYPE_FIELD = ("signature", "package")
 RICH_REPORT_MAX_BYTES = 256 * 1024
+_NAMESPACE_FORMS = 4  # namespace forms compiled per XSD (its own, none, xmldsig, ...)
+AS_IT_IS_MAX_BYTES = 256 * 1024  # a tolerant document larger than this is always read as a copy
 
 
 ANY_NAMESPACE = "*"
@@ -104,6 +106,28 @@ class _Validator:
             raise ConfigError(str(path), "-", f"the schema does not compile: {exc}") from exc
         self._rich = None
         self._lock = threading.Lock()
+        self.namespace = _target_namespace(path)
+        self._forms: dict[str, etree.XMLSchema | None] = {self.namespace: self.schema}
+
+    def in_namespace(self, namespace: str) -> etree.XMLSchema | None:
+        """This XSD read in another namespace (a chameleon include of it): receipts come in none and in the
+        xmldsig one, and a document already valid in its own form needs no normalised copy. None for an XSD
+        with a namespace of its own, and past a few forms (a sender cannot have the hub compile a schema
+        for every namespace it makes up)."""
+        with self._lock:
+            if namespace in self._forms:
+                return self._forms[namespace]
+            if self.namespace or len(self._forms) >= _NAMESPACE_FORMS:
+                return None
+            wrapper = (f'<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" targetNamespace="{namespace}" '
+                       f'xmlns="{namespace}" elementFormDefault="qualified">'
+                       f'<xs:include schemaLocation="{self.path.resolve().as_uri()}"/></xs:schema>')
+            try:
+                schema = etree.XMLSchema(etree.fromstring(wrapper.encode("utf-8")))
+            except (etree.XMLSchemaParseError, etree.XMLSyntaxError, ValueError):
+                schema = None
+            self._forms[namespace] = schema
+            return schema
 
     def _rich_schema(self):
         with self._lock:
@@ -120,7 +144,7 @@ class _Validator:
         found = []
         for entry in itertools.islice(self.schema.error_log, MAX_ISSUES):
             element = normalized.element_at(entry.path)
-            found.append(Issue(entry.message, line=entry.line or None,
+            found.append(Issue(entry.message, line=normalized.line_of(element) or entry.line or None,
                                path=normalized.path_of(element) or entry.path or None, file=file))
         return found
 
@@ -137,13 +161,26 @@ class _Validator:
         if not 0 < size <= RICH_REPORT_MAX_BYTES or len(log) > MAX_ISSUES:
             return plain
         try:
-            rich = [
-                Issue(error.reason or error.message, line=error.sourceline, path=error.path, file=file)
-                for error in itertools.islice(self._rich_schema().iter_errors(tree), MAX_ISSUES + 1)
-            ]
+            rich = [self._rich_issue(error, file)
+                    for error in itertools.islice(self._rich_schema().iter_errors(tree), MAX_ISSUES + 1)]
         except Exception:  # noqa: BLE001 - the richer report is a bonus, lxml's stands on its own
             rich = []
         return rich or plain
+
+    def _rich_issue(self, error, file: str | None) -> Issue:
+        """xmlschema's finding; one about a child that does not belong is put where that child is,
+        with its name: "an unknown element is an error that names it"."""
+        reason = error.reason or error.message
+        parent, index = getattr(error, "elem", None), getattr(error, "index", None)
+        if parent is not None and isinstance(index, int) and 0 <= index < len(parent) and isinstance(
+                parent[index].tag, str) and reason.startswith("Unexpected child"):
+            child = parent[index]
+            name = local_name(child)
+            if f"{name}'" not in reason:  # not the child xmlschema meant: keep its own report
+                return Issue(reason, line=error.sourceline, path=error.path, file=file)
+            return Issue(f"{name} is not an element {self.path.name} allows here ({reason})", line=child.sourceline,
+                         path=f"{error.path}/{name}" if error.path else None, file=file)
+        return Issue(reason, line=error.sourceline, path=error.path, file=file)
 
 
 class Catalog:
@@ -290,12 +327,13 @@ class Catalog:
                                   document.body.sourceline,
                                   f"{kind.type} is not in the catalog: read as a {kind.family} receipt, by the "
                                   f"fields every one carries ({kind.xsd.name})"))
+        drift = _at_most(drift)
         if issues:
             policy = "" if kind.policy == STRICT else ", read tolerantly: only the fields the hub needs refuse it"
             raise InvalidDocument(
                 f"{len(issues)} error{'s' if len(issues) > 1 else ''} in this {kind.label} "
                 f"(schema {kind.xsd.name}{', business rules' if kind.rules else ''}"
-                f"{', transport envelope' if document.transport is not None else ''}{policy})", issues
+                f"{', transport envelope' if document.transport is not None else ''}{policy})", issues, drift
             )
         return drift
 
@@ -304,9 +342,9 @@ class Catalog:
         """The document as it is; one that fails is checked again as a copy in the XSD's order and
         namespace (``policy``), whose findings are then the report, at the original's paths."""
         validator = self._validators[kind.xsd]
-        issues = validator.issues(document.tree, file, document.size)
+        issues: list[Issue] = []
         body, normalized = document.body, None
-        if issues:
+        if not validator.schema.validate(document.tree):  # the report is made only of what the copy still has
             normalized = Models.of(kind.xsd).normalized(document.tree.getroot(), False, kind.xsd.name)
             issues = [_at_original(normalized, issue)
                       for issue in validator.issues(normalized.tree, file, document.size)]
@@ -325,20 +363,35 @@ class Catalog:
     def _tolerant(self, kind: DocumentKind, document: Document, file: str | None, declarants, first_number,
                   only_under: str) -> tuple[list[Issue], list[Drift]]:
         """A normalised copy (``policy``): what it left out is drift; what the XSD or the rules find is an
-        error on a field the hub needs, and drift anywhere else."""
-        normalized = Models.of(kind.xsd).normalized(document.tree.getroot(), True, kind.xsd.name)
-        drift = list(normalized.drift)
-        body = _body_of(normalized)
-        if body is None:  # the envelope lost what identified it: a needed part is unknown to the XSD
-            return [Issue(f"the business element {kind.body} is not where {kind.xsd.name} expects it", file=file,
-                          line=document.body.sourceline)], drift
-        body_path = general(normalized.path_of(body) or "")
+        error on a field the hub needs, and drift anywhere else. A document already valid as it is (in the
+        XSD's namespace and order, nothing unknown) is read as it is."""
+        validator = self._validators[kind.xsd]
+        found: list[Issue] = []
+        drift: list[Drift] = []
+        # As it is only when small: libxml2 goes on past the first error and works out the path of each
+        # one by counting siblings, so 20,000 unknown fields cost seconds there; the copy leaves them out.
+        as_it_is = (validator.in_namespace(envelopes.namespace_of(document.tree.getroot()))
+                    if 0 < document.size <= AS_IT_IS_MAX_BYTES else None)
+        if as_it_is is not None and as_it_is.validate(document.tree):
+            body, where = document.body, path_of
+        else:
+            normalized = Models.of(kind.xsd).normalized(document.tree.getroot(), True, kind.xsd.name)
+            drift = list(normalized.drift)
+            copied = _body_of(normalized)
+            if copied is None:  # the envelope lost what identified it: a needed part is unknown to the XSD
+                return [Issue(f"the business element {kind.body} is not where {kind.xsd.name} expects it",
+                              file=file, line=document.body.sourceline)], drift
+            body, where = copied, normalized.path_of
+            found = validator.plain(normalized, file)
+            if kind.rules is not None:
+                found += [_at_original(normalized, issue)
+                          for issue in kind.rules.check(body, declarants, file, first_number, only_under)]
+                drift += [_code_drift(_at_original(normalized, issue)) for issue in kind.rules.open_codes(body, file)]
+        body_path = general(where(body) or "")
+        if kind.rules is not None and where is path_of:
+            found += kind.rules.check(body, declarants, file, first_number, only_under)
+            drift += [_code_drift(issue) for issue in kind.rules.open_codes(body, file)]
         issues: list[Issue] = []
-        found = self._validators[kind.xsd].plain(normalized, file)
-        if kind.rules is not None:
-            found += [_at_original(normalized, issue)
-                      for issue in kind.rules.check(body, declarants, file, first_number, only_under)]
-            drift += [_code_drift(_at_original(normalized, issue)) for issue in kind.rules.open_codes(body, file)]
         for issue in found:
             relative = general(issue.path or "")[len(body_path) + 1:] if general(issue.path or "").startswith(
                 body_path + "/") else ""
@@ -352,7 +405,7 @@ class Catalog:
             element = body.find("/".join("{*}" + step for step in path.split("/")))
             value = (element.text or "").strip() if element is not None else ""
             if value and value not in code_list.codes:
-                drift.append(Drift(UNKNOWN_CODE, path.rpartition("/")[2], normalized.path_of(element) or path,
+                drift.append(Drift(UNKNOWN_CODE, path.rpartition("/")[2], where(element) or path,
                                    element.sourceline, f"{value!r} is not (yet) a {code_list.name} code: a result the "
                                    f"hub has not seen, accepted"))
         for need in kind.needs:
@@ -360,8 +413,8 @@ class Catalog:
             if not any(text_at(body, path) for path in paths):
                 what = paths[0] if len(paths) == 1 else "one of " + ", ".join(paths)
                 issues.append(Issue(f"{what} is missing or empty, and the hub needs it to identify or correlate "
-                                    f"this {kind.type}", line=body.sourceline,
-                                    path=f"{normalized.path_of(body)}/{paths[0]}", file=file))
+                                    f"this {kind.type}", line=body.sourceline, path=f"{where(body)}/{paths[0]}",
+                                    file=file))
         return issues, sorted(drift, key=lambda d: (d.line or 0, d.path))
 
     # -- converting ----------------------------------------------------------
@@ -383,6 +436,20 @@ class Catalog:
         return result
 
 
+def _at_most(drift: list[Drift]) -> list[Drift]:
+    """At most MAX_ISSUES findings, every distinct field among them: a field missing from 100,000 lines
+    is one thing to report, not 100,000."""
+    if len(drift) <= MAX_ISSUES:
+        return drift
+    fields: dict[tuple[str, str], Drift] = {}
+    for item in drift:
+        fields.setdefault((item.kind, item.where), item)
+    first = list(fields.values())[:MAX_ISSUES]
+    kept = {id(item) for item in first}
+    rest = [item for item in drift if id(item) not in kept][:MAX_ISSUES - len(first)]
+    return sorted(first + rest, key=lambda d: (d.line or 0, d.path))
+
+
 def _body_of(normalized: Normalized) -> etree._Element | None:
     """The business element of a normalised copy, found as the envelope reader finds it."""
     try:
@@ -392,9 +459,10 @@ def _body_of(normalized: Normalized) -> etree._Element | None:
 
 
 def _at_original(normalized: Normalized, issue: Issue) -> Issue:
-    """An issue found on a normalised copy, at the original document's path."""
-    path = normalized.path_of(normalized.element_at(issue.path))
-    return replace(issue, path=path) if path else issue
+    """An issue found on a normalised copy, at the original document's path and line."""
+    element = normalized.element_at(issue.path)
+    path = normalized.path_of(element)
+    return replace(issue, path=path, line=normalized.line_of(element) or issue.line) if path else issue
 
 
 def _code_drift(issue: Issue) -> Drift:

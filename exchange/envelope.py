@@ -46,6 +46,7 @@ class Envelope:
     send_time: str = ""
     keys: dict[str, str] = field(default_factory=dict)
     inner: Envelope | None = None  # the wrapped document's facts (DxpMsg)
+    declaration: Envelope | None = None  # the DecMessage inside a single-window ImportMessage, as ``hub inspect`` names it
     pocket: tuple[str, int, int] | None = None  # (pocket_id, cur_pocket_no, total_pocket_qty) of a split document
 
     @property
@@ -71,6 +72,8 @@ class Envelope:
         }
         if self.inner is not None:
             facts["inner"] = self.inner.as_dict()
+        if self.declaration is not None:
+            facts["declaration"] = self.declaration.as_dict()
         return facts
 
 
@@ -136,13 +139,20 @@ def first_business_child(business_data: etree._Element) -> etree._Element | None
     return None
 
 
-# Where the facts of bare documents live, relative to their root (public formats).
+# Where the facts of bare documents live, relative to their root (public formats). "A + B" is the
+# non-empty values of A and B joined by "/": an answer that names no message id of its own is
+# identified by what it answers and what it says, because H2010 answers one declaration several
+# times (channel 7, then L, then P; a failed import, then a successful one), and a message id
+# the hub has accepted with other content is otherwise refused as reused.
 _BARE_FACTS: dict[str, dict[str, str]] = {
     "DecMessage": {"business_id": "DecHead/SeqNo", "sender": "DecSign/CopCode", "message_id": "DecSign/ClientSeqNo"},
-    "DecImportResponse": {"business_id": "SeqNo", "message_id": "ClientSeqNo"},
-    "DEC_RESULT": {"business_id": "ENTRY_ID", "message_id": "CUS_CIQ_NO", "send_time": "NOTICE_DATE"},
-    "DEC_DATA": {"business_id": "DEC_RESULT/ENTRY_ID", "message_id": "DEC_RESULT/SEQ_NO"},
-    "CommonResponeMessage": {"business_id": "SeqNo", "message_id": "EtpsPreentNo"},
+    "DecImportResponse": {"business_id": "SeqNo", "message_id": "ClientSeqNo + ResponseCode + SeqNo"},
+    "DecModSaveResponse": {"business_id": "DecModSeqNo", "message_id": "DecModSeqNo + ResultCode"},
+    "DEC_RESULT": {"business_id": "ENTRY_ID", "message_id": "CUS_CIQ_NO + CHANNEL + NOTICE_DATE",
+                   "send_time": "NOTICE_DATE"},
+    "DEC_DATA": {"business_id": "DEC_RESULT/ENTRY_ID",
+                 "message_id": "DEC_RESULT/SEQ_NO + DEC_RESULT/CHANNEL + DEC_RESULT/NOTICE_DATE"},
+    "CommonResponeMessage": {"business_id": "SeqNo", "message_id": "EtpsPreentNo + DealFlag + SeqNo"},
     # documents the hub defines (schemas/review/README.md): a Header with the envelope facts
     **{root: {"message_id": "Header/MessageId", "sender": "Header/SenderId", "send_time": "Header/SentAt",
               "business_id": "ApplicationId"}
@@ -268,6 +278,10 @@ def _read_import_message(tree, root) -> Document:
             [Issue("missing SWImpHead or SWImpData/DecMessage", line=root.sourceline, path="/ImportMessage")],
         )
     dec = _BARE_FACTS["DecMessage"]
+    declaration = Envelope(  # the declaration itself, in the dec namespace or (as some clients write it) none
+        shape="bare", root="DecMessage", namespace=namespace_of(body), body="DecMessage", message_type="DecMessage",
+        message_id=text_at(body, dec["message_id"]), sender=text_at(body, dec["sender"]),
+        business_id=text_at(body, dec["business_id"]))
     envelope = Envelope(
         shape="import-message",
         root="ImportMessage",
@@ -275,10 +289,17 @@ def _read_import_message(tree, root) -> Document:
         body="DecMessage",
         message_type=text_at(head, "MsgType") or "SWDEC001",
         message_id=text_at(head, "CopMsgId"),
-        sender=text_at(body, dec["sender"]),
-        business_id=text_at(body, dec["business_id"]),
+        sender=declaration.sender,
+        business_id=declaration.business_id,
+        declaration=declaration,
     )
     return Document(tree=tree, body=body, envelope=envelope)
+
+
+def _fact(element: etree._Element, paths: dict[str, str], name: str) -> str:
+    if name not in paths:
+        return ""
+    return "/".join(value for value in (text_at(element, path.strip()) for path in paths[name].split("+")) if value)
 
 
 def _read_bare(tree, root) -> Document:
@@ -290,10 +311,10 @@ def _read_bare(tree, root) -> Document:
         namespace=namespace_of(root),
         body=name,
         message_type=name,
-        message_id=text_at(root, paths["message_id"]) if "message_id" in paths else "",
-        sender=text_at(root, paths["sender"]) if "sender" in paths else "",
-        business_id=text_at(root, paths["business_id"]) if "business_id" in paths else "",
-        send_time=text_at(root, paths["send_time"]) if "send_time" in paths else "",
+        message_id=_fact(root, paths, "message_id"),
+        sender=_fact(root, paths, "sender"),
+        business_id=_fact(root, paths, "business_id"),
+        send_time=_fact(root, paths, "send_time"),
         receivers=(text_at(root, _BARE_RECEIVERS[name]),) if name in _BARE_RECEIVERS else (),
     )
     return Document(tree=tree, body=root, envelope=envelope)
@@ -304,7 +325,7 @@ def with_keys(document: Document, keys: dict[str, str], business_id: str, messag
     whose root says nothing of it, its catalog type) filled in."""
     business = replace(document.business, keys={**document.business.keys, **keys},
                        business_id=document.business.business_id or business_id,
-                       message_type=message_type if document.business.shape == "bare" else
+                       message_type=message_type if document.business.shape in ("bare", "import-message") else
                        document.business.message_type)
     if document.envelope.inner is not None:
         envelope = replace(document.envelope, inner=business,

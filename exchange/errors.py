@@ -99,6 +99,10 @@ class Unauthorized(DocumentError):
 class InvalidDocument(DocumentError):
     code = "invalid"
 
+    def __init__(self, reason: str, issues: list[Issue] | None = None, drift: list | None = None):
+        super().__init__(reason, issues)
+        self.drift = list(drift or [])  # what a tolerant entry would have accepted (policy.Drift): still reported
+
 
 class Unroutable(DocumentError):
     code = "unroutable"

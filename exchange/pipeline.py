@@ -178,6 +178,10 @@ def fingerprint(document: Document, kind: DocumentKind | None):
 
 
 def _canonical(element: etree._Element) -> bytes:
+    if element.getparent() is not None and element.tag.startswith("{"):
+        # lxml's C14N 2.0 writer cannot start below the element that declares the namespace in use
+        # (a receipt's INV201 in Package's xmldsig namespace): canonicalise a copy, which carries it
+        element = deepcopy(element)
     return etree.tostring(element, method="c14n2", strip_text=True, with_tail=False)
 
 
@@ -295,6 +299,8 @@ def process(data: bytes, endpoint_name: str, source_name: str, context: Context)
     except HubError as exc:
         outcome.error = exc
         outcome.copies = []
+        if isinstance(exc, InvalidDocument) and not outcome.drift:
+            outcome.drift = exc.drift  # refused for a needed field: what else changed is still worth knowing
     outcome.seconds = time.perf_counter() - started
     return outcome
 

@@ -82,6 +82,45 @@ def general(path: str) -> str:
     return _POSITIONS.sub("", path)
 
 
+def paths_of(root: etree._Element) -> dict[etree._Element, str]:
+    """Every element's ``path_of`` under ``root``, in one pass: linear in the document, however many
+    lines share a name (asking ``path_of`` for each of 100,000 lines would be quadratic)."""
+    paths: dict[etree._Element, str] = {root: path_of(root)}
+    stack = [root]
+    while stack:
+        parent = stack.pop()
+        prefix = paths[parent]
+        children = [child for child in parent if isinstance(child.tag, str)]
+        counts: dict[str, int] = {}
+        for child in children:
+            name = local_name(child)
+            counts[name] = counts.get(name, 0) + 1
+        seen: dict[str, int] = {}
+        for child in children:
+            name = local_name(child)
+            seen[name] = seen.get(name, 0) + 1
+            paths[child] = f"{prefix}/{name}[{seen[name]}]" if counts[name] > 1 else f"{prefix}/{name}"
+            stack.append(child)
+    return paths
+
+
+def path_of(element: etree._Element) -> str:
+    """An element's path by local names, with a position where siblings share its name:
+    /Package/DataInfo/BussinessData/INV201/BondInvtDt[3]/gdsNm. One element's: for many, ``paths_of``."""
+    steps = []
+    node: etree._Element | None = element
+    while node is not None:
+        name = local_name(node)
+        parent = node.getparent()
+        if parent is not None:
+            same = [sibling for sibling in parent if isinstance(sibling.tag, str) and local_name(sibling) == name]
+            if len(same) > 1:
+                name = f"{name}[{same.index(node) + 1}]"
+        steps.append(name)
+        node = parent
+    return "/" + "/".join(reversed(steps))
+
+
 @dataclass
 class _Node:
     """One element the XSD declares: its tag as lxml writes it, its place among its siblings,
@@ -91,19 +130,36 @@ class _Node:
     order: int
     children: dict[str, "_Node"] | None
     open: list[bool] = field(default_factory=lambda: [False])  # an xs:any among its children (shared per type)
+    namespace: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.namespace = self.tag[1:].partition("}")[0] if self.tag.startswith("{") else ""
 
 
 @dataclass
 class Normalized:
-    """A document as its XSD expects it: ``tree`` to validate, the original ``path`` and
-    ``line`` of every element in it, and what was left out or renamed on the way."""
+    """A document as its XSD expects it: ``tree`` to validate, the original element behind every
+    element in it (so a finding is reported at the original's path and line), and what was left
+    out on the way."""
 
     tree: etree._ElementTree
-    paths: dict[etree._Element, str]  # keeps the proxies alive, so lookups by element are stable
+    origins: dict[etree._Element, etree._Element]  # copy -> original; keeps both proxies alive
     drift: list[Drift]
+    _paths: dict[etree._Element, str] | None = None
 
     def path_of(self, element: etree._Element | None) -> str | None:
-        return self.paths.get(element) if element is not None else None
+        """The original's path of an element of the copy (all of them worked out at the first call,
+        in one pass: a report names up to 100 places)."""
+        origin = self.origins.get(element) if element is not None else None
+        if origin is None:
+            return None
+        if self._paths is None:
+            self._paths = paths_of(origin.getroottree().getroot())
+        return self._paths.get(origin)
+
+    def line_of(self, element: etree._Element | None) -> int | None:
+        origin = self.origins.get(element) if element is not None else None
+        return origin.sourceline if origin is not None else None
 
     def element_at(self, lxml_path: str | None) -> etree._Element | None:
         """The element an lxml error log entry's path names (``/*/*[2]`` or ``/Package/DataInfo``)."""
@@ -156,59 +212,63 @@ class FieldModel:
         ``tolerant``: also without the elements it does not declare, each one reported as drift
         (strict: they stay, after the known ones, and the XSD names them). ``described``: what
         the drift messages call the schema."""
-        name = local_name(root)
-        node = self.roots.get(name)
-        paths: dict[etree._Element, str] = {}
+        node = self.roots.get(local_name(root))
+        origins: dict[etree._Element, etree._Element] = {}
         drift: list[Drift] = []
         tag = node.tag if node is not None else root.tag
         namespace = tag[1:].partition("}")[0] if tag.startswith("{") else ""
         # the XSD's namespace as the default one, so lxml's error paths read /*/*[2], not /ns0:X/ns0:Y[2]
         top = etree.Element(tag, nsmap={None: namespace} if namespace else None)
-        self._copy(root, top, node, f"/{name}", tolerant, described, paths, drift, namespace)
-        return Normalized(etree.ElementTree(top), paths, drift)
+        left_out: list[etree._Element] = []
+        self._copy(root, top, node, tolerant, origins, left_out, namespace)
+        if left_out:  # what the XSD does not know, each at its path: worked out in one pass
+            paths = paths_of(root)
+            drift = [Drift(UNKNOWN_ELEMENT, local_name(element), paths[element], element.sourceline,
+                           f"{local_name(element)} is not an element {described} knows here: accepted, not read")
+                     for element in left_out]
+        return Normalized(etree.ElementTree(top), origins, drift)
 
-    def _copy(self, source: etree._Element, target: etree._Element, node: _Node | None, path: str, tolerant: bool,
-              described: str, paths: dict, drift: list[Drift], namespace: str) -> None:
-        paths[target] = path
-        target.sourceline = source.sourceline
+    def _copy(self, source: etree._Element, target: etree._Element, node: _Node | None, tolerant: bool,
+              origins: dict, left_out: list[etree._Element], namespace: str) -> None:
+        # The hot loop of a tolerant reading (every receipt): plain string work, paths only for drift.
+        origins[target] = source
+        line = source.sourceline
+        if line is not None and line < 65535:  # libxml2 keeps a copy's line in 16 bits: Normalized.line_of
+            target.sourceline = line
         target.text = source.text
-        for attribute, value in source.attrib.items():
-            target.set(attribute, value)
-        named: dict[str, int] = {}
-        for child in source:
-            if isinstance(child.tag, str):
-                named[local_name(child)] = named.get(local_name(child), 0) + 1
-        seen: dict[str, int] = {}
+        if source.attrib:
+            for attribute, value in source.attrib.items():
+                target.set(attribute, value)
+        known = node.children if node is not None else None
+        dropping = tolerant and known is not None and not node.open[0]
         placed: list[tuple[int, etree._Element]] = []
+        in_order, last = True, -1
         for child in source:
-            if not isinstance(child.tag, str):  # a comment or PI: not checked, but text after it is
+            tag = child.tag
+            if not isinstance(tag, str):  # a comment or PI: not checked, but text after it is
                 if child.tail:
                     if placed:
                         placed[-1][1].tail = (placed[-1][1].tail or "") + child.tail
                     else:
                         target.text = (target.text or "") + child.tail
                 continue
-            name = local_name(child)
-            seen[name] = seen.get(name, 0) + 1
-            child_path = f"{path}/{name}[{seen[name]}]" if named[name] > 1 else f"{path}/{name}"
-            child_node = node.children.get(name) if node is not None and node.children is not None else None
-            if child_node is None and node is not None and tolerant and not node.open[0]:
-                drift.append(Drift(UNKNOWN_ELEMENT, name, child_path, child.sourceline,
-                                   f"{name} is not an element {described} knows here: accepted, not read"))
+            name = tag[tag.rfind("}") + 1:]
+            child_node = known.get(name) if known is not None else None
+            if child_node is None and dropping:
+                left_out.append(child)
                 continue
             if child_node is not None:
-                tag = child_node.tag
+                new_tag, inner, order = child_node.tag, child_node.namespace, child_node.order
             elif tolerant:  # under an xs:any: in the namespace of the nearest element the XSD declares
-                tag = f"{{{namespace}}}{name}" if namespace else name
+                new_tag, inner, order = (f"{{{namespace}}}{name}" if namespace else name), namespace, 1 << 30
             else:  # strict: as it is, for the XSD to name it
-                tag = child.tag
-            copy = etree.SubElement(target, tag)
+                new_tag, inner, order = tag, namespace, 1 << 30
+            copy = etree.SubElement(target, new_tag)
             copy.tail = child.tail
-            placed.append((child_node.order if child_node is not None else 1 << 30, copy))
-            inner = child_node.tag[1:].partition("}")[0] if child_node is not None and child_node.tag.startswith(
-                "{") else ("" if child_node is not None else namespace)
-            self._copy(child, copy, child_node, child_path, tolerant, described, paths, drift, inner)
-        if len(placed) > 1:
+            in_order, last = in_order and order >= last, order
+            placed.append((order, copy))
+            self._copy(child, copy, child_node, tolerant, origins, left_out, inner)
+        if not in_order:
             target[:] = [element for _, element in sorted(placed, key=lambda pair: pair[0])]
 
 

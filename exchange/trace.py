@@ -28,5 +28,12 @@ def event_text(event: dict) -> str:
         state = {"RECEIVED": "in time", "LATE": "late, after its alert",
                  "UNEXPECTED": "not awaited by its route"}.get(detail.get("state"), detail.get("state"))
         return f"{detail.get('type')} from {event['endpoint']}: {state}"
+    if kind == "SCHEMA_DRIFT":
+        fields = detail.get("fields", [])
+        more = detail.get("more", 0)
+        return "accepted with schema drift: " + "; ".join(
+            f"{f['kind']} {f['path']} (first seen {f['first_seen'][:19].replace('T', ' ')}, {f['count']} document"
+            f"{'s' if f['count'] != 1 else ''})" for f in fields[:5]) + (
+            f"; and {len(fields) - 5 + more} more" if len(fields) > 5 or more else "")
     where = " ".join(x for x in (event["endpoint"], event["route"] and f"route={event['route']}") if x)
     return f"{where}  {event['reason']}".strip()

@@ -22,6 +22,21 @@ def quiet_logs():
     logs.configure("json", "error")
 
 
+def copy_default_config(root: Path) -> Path:
+    """The embedded default's config under ``root``/config, still reading this checkout's schemas and
+    routes, for a test to change an endpoint file; returns its hub.toml."""
+    import re
+    import shutil
+
+    config = root / "config"
+    shutil.copytree(HOME / "config", config, ignore=shutil.ignore_patterns("examples"))
+    text = (config / "hub.toml").read_text()
+    for key, target in (("catalog", HOME / "schemas" / "catalog.toml"), ("routes", HOME / "routes")):
+        text = re.sub(rf'^{key} = "[^"]*"', f'{key} = "{target}"', text, flags=re.M)
+    (config / "hub.toml").write_text(text)
+    return config / "hub.toml"
+
+
 @pytest.fixture
 def assembly(tmp_path):
     """The embedded default's config, schemas and routes, with data under tmp_path."""

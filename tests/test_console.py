@@ -318,3 +318,17 @@ def test_an_admin_runs_an_endpoints_self_test_from_the_endpoints_page(console_hu
     assert "wrote, renamed and deleted a probe" in page.inner_text("#self-test")
     row = page.locator("#endpoints-table tr", has_text="customs").first.inner_text()
     assert "passed" in row and "by ada" in row
+
+
+def test_the_drift_page_shows_what_customs_sent_that_the_schemas_do_not_describe(console_hub, page):
+    receipt = (SAMPLES / "customs/INV201-receipt.xml").read_text(encoding="utf-8")
+    data = receipt.replace("<rmk>审核通过</rmk>", "<rmk>审核通过</rmk><fxCheckFlag>1</fxCheckFlag>", 1).encode()
+    console_hub.drop("customs", data, "INV201.xml")
+    assert wait_until(lambda: console_hub.files("etps-shenyang", "InBox"))  # accepted and delivered
+    sign_in(page, console_hub, "victor")
+    page.goto(console_hub.url + "/drift")
+    group = page.locator(".drift-group")
+    expect(group.locator("h2")).to_contain_text("INV201 from customs")
+    cells = group.locator("tbody tr").first.locator("td")
+    assert [cells.nth(i).inner_text() for i in (0, 1, 4)] == [
+        "unknown-element", "/Package/DataInfo/BussinessData/INV201/HdeApprResult/fxCheckFlag", "1"]

@@ -17,9 +17,11 @@
     receiverId       default "ZONE" + CUSTOM_MASTER (ZONE0801), the zone system
     sentAt           default NOTICE_DATE (XSLT 1.0 has no clock: pass it)
 
-  Every DEC_RESULT value is kept, unchanged except NOTICE_DATE, whose space (if an
-  implementation writes "yyyy-MM-dd HH:mm:ss") becomes the "T" of xs:dateTime.
-  An unknown child of DEC_RESULT stops the map rather than being dropped.
+  Every DEC_RESULT value the notice has a place for is kept, unchanged except
+  NOTICE_DATE, which becomes an xs:dateTime: "yyyy-MM-dd HH:mm:ss" gets its "T",
+  yyyyMMddHHmmss and yyyyMMdd are spelled out. DEC_RESULT is read tolerantly
+  (catalog policy): a field the notice has no place for is left out here and
+  reported as schema drift when the result arrives.
 -->
 <xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform"
                 xmlns="urn:customs-hub:zone:1">
@@ -34,12 +36,24 @@
   <xsl:param name="receiverId" select="''"/>
   <xsl:param name="sentAt" select="''"/>
 
-  <xsl:variable name="known" select="' CUS_CIQ_NO ENTRY_ID NOTICE_DATE CHANNEL NOTE CUSTOM_MASTER I_E_DATE D_DATE '"/>
   <xsl:variable name="dec" select="/*[local-name() = 'DEC_RESULT']"/>
   <xsl:variable name="entryId" select="normalize-space($dec/*[local-name() = 'ENTRY_ID'])"/>
   <xsl:variable name="channel" select="normalize-space($dec/*[local-name() = 'CHANNEL'])"/>
   <xsl:variable name="master" select="normalize-space($dec/*[local-name() = 'CUSTOM_MASTER'])"/>
-  <xsl:variable name="noticeDate" select="translate(normalize-space($dec/*[local-name() = 'NOTICE_DATE']), ' ', 'T')"/>
+  <xsl:variable name="noticeText" select="normalize-space($dec/*[local-name() = 'NOTICE_DATE'])"/>
+  <xsl:variable name="noticeDate">
+    <xsl:choose>
+      <xsl:when test="contains($noticeText, '-')"><xsl:value-of select="translate($noticeText, ' ', 'T')"/></xsl:when>
+      <xsl:when test="string-length($noticeText) &gt;= 14 and translate(substring($noticeText, 1, 14), '0123456789', '') = ''">
+        <xsl:value-of select="concat(substring($noticeText, 1, 4), '-', substring($noticeText, 5, 2), '-', substring($noticeText, 7, 2),
+                                     'T', substring($noticeText, 9, 2), ':', substring($noticeText, 11, 2), ':', substring($noticeText, 13, 2))"/>
+      </xsl:when>
+      <xsl:when test="string-length($noticeText) = 8 and translate($noticeText, '0123456789', '') = ''">
+        <xsl:value-of select="concat(substring($noticeText, 1, 4), '-', substring($noticeText, 5, 2), '-', substring($noticeText, 7, 2), 'T00:00:00')"/>
+      </xsl:when>
+      <xsl:otherwise><xsl:value-of select="$noticeText"/></xsl:otherwise>
+    </xsl:choose>
+  </xsl:variable>
   <xsl:variable name="invt" select="normalize-space($bondInvtNo)"/>
   <xsl:variable name="closes"
       select="$channel != '' and contains(concat(' ', normalize-space($closingChannels), ' '), concat(' ', $channel, ' '))"/>
@@ -51,11 +65,6 @@
     <xsl:if test="$invt = ''">
       <xsl:message terminate="yes">dec-result-to-closing-notice: parameter bondInvtNo (the linked inventory list) is required</xsl:message>
     </xsl:if>
-    <xsl:for-each select="$dec/*[not(contains($known, concat(' ', local-name(), ' ')))]">
-      <xsl:message terminate="yes">
-        <xsl:value-of select="concat('dec-result-to-closing-notice: unmapped field DEC_RESULT/', local-name())"/>
-      </xsl:message>
-    </xsl:for-each>
 
     <ClosingNotice>
       <Header>
