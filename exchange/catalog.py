@@ -152,7 +152,7 @@ class _Validator:
         if self.schema.validate(tree):
             return []
         log = self.schema.error_log
-        plain = [Issue(entry.message, line=entry.line or None, path=entry.path or None, file=file)
+        plain = [Issue(entry.message, line=entry.line or None, path=_readable(tree, entry.path), file=file)
                  for entry in itertools.islice(log, MAX_ISSUES)]
         if len(log) > MAX_ISSUES:
             plain.append(Issue(f"{len(log) - MAX_ISSUES} more errors"))
@@ -178,7 +178,7 @@ class _Validator:
             name = local_name(child)
             if f"{name}'" not in reason:  # not the child xmlschema meant: keep its own report
                 return Issue(reason, line=error.sourceline, path=error.path, file=file)
-            return Issue(f"{name} is not an element {self.path.name} allows here ({reason})", line=child.sourceline,
+            return Issue(f"unexpected element {name} ({reason})", line=child.sourceline,
                          path=f"{error.path}/{name}" if error.path else None, file=file)
         return Issue(reason, line=error.sourceline, path=error.path, file=file)
 
@@ -434,6 +434,18 @@ class Catalog:
         if result.getroot() is None:
             raise ConversionError(f"map {map_name} produced no document")
         return result
+
+
+def _readable(tree: etree._ElementTree, lxml_path: str | None) -> str | None:
+    """lxml writes the path of an element in a default namespace as /*/*[2]: the same by local names."""
+    if not lxml_path or not lxml_path.startswith("/*"):
+        return lxml_path or None
+    try:
+        found = tree.xpath(lxml_path)
+    except etree.XPathError:
+        return lxml_path
+    return path_of(found[0]) if isinstance(found, list) and found and isinstance(found[0], etree._Element) \
+        else lxml_path
 
 
 def _at_most(drift: list[Drift]) -> list[Drift]:

@@ -129,7 +129,7 @@ class _Node:
     tag: str
     order: int
     children: dict[str, "_Node"] | None
-    open: list[bool] = field(default_factory=lambda: [False])  # an xs:any among its children (shared per type)
+    open: list = field(default_factory=list)  # the xs:any wildcards among its children (shared per type)
     namespace: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -185,7 +185,7 @@ class FieldModel:
         except (xmlschema.XMLSchemaException, OSError) as exc:
             raise ConfigError(str(xsd), "-", f"xmlschema cannot read the schema: {exc}") from exc
         self.xsd = xsd
-        self._memo: dict[int, tuple[dict[str, _Node], list[bool]]] = {}
+        self._memo: dict[int, tuple[dict[str, _Node], list]] = {}
         self.roots = {element.local_name: self._node(element, 0) for element in schema.elements.values()}
 
     def _node(self, element, order: int) -> _Node:
@@ -196,13 +196,13 @@ class FieldModel:
             return _Node(element.name, order, None)
         memo = self._memo.get(id(kind))
         if memo is None:  # children filled after the memo entry: a recursive type refers to itself
-            memo = self._memo[id(kind)] = ({}, [False])
-            children, open_ = memo
+            memo = self._memo[id(kind)] = ({}, [])
+            children, wildcards = memo
             content = kind.content
             for position, child in enumerate(content.iter_elements()):
                 if not isinstance(child, XsdAnyElement):
                     children.setdefault(child.local_name, self._node(child, position))
-            open_[0] = any(isinstance(part, XsdAnyElement) for part in content.iter_model())
+            wildcards.extend(part for part in content.iter_model() if isinstance(part, XsdAnyElement))
         children, open_ = memo
         return _Node(element.name, order, children, open_)
 
@@ -240,7 +240,7 @@ class FieldModel:
             for attribute, value in source.attrib.items():
                 target.set(attribute, value)
         known = node.children if node is not None else None
-        dropping = tolerant and known is not None and not node.open[0]
+        wildcards = node.open if node is not None else ()
         placed: list[tuple[int, etree._Element]] = []
         in_order, last = True, -1
         for child in source:
@@ -254,7 +254,9 @@ class FieldModel:
                 continue
             name = tag[tag.rfind("}") + 1:]
             child_node = known.get(name) if known is not None else None
-            if child_node is None and dropping:
+            if child_node is None and tolerant and known is not None and not any(
+                    wildcard.is_namespace_allowed(tag[1:].partition("}")[0] if tag[0] == "{" else "")
+                    for wildcard in wildcards):  # an xs:any takes only the namespaces it names
                 left_out.append(child)
                 continue
             if child_node is not None:

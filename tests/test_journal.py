@@ -99,3 +99,33 @@ def test_a_removed_event_breaks_the_chain_at_the_next_one(journal_store):
     report = journal.audit()
     assert report["broken"]["seq"] == 3 and "removed or inserted" in report["broken"]["why"]
     assert report["events"] == 1
+
+
+def test_schema_drift_is_counted_per_type_and_party_on_both_backends(journal_store):
+    from exchange.drift import DriftLog
+    from exchange.policy import Drift
+
+    journal = journal_store.open()
+    drift = DriftLog(journal)
+    field = Drift("unknown-element", "newMark", "/Package/DataInfo/BussinessData/INV201/BondInvtBsc/newMark", 30,
+                  "newMark is not an element INV201.xsd knows here: accepted, not read")
+    lines = [Drift("unknown-element", "x", f"/Package/DataInfo/BussinessData/INV211/BwsDt[{n}]/x", 40 + n, "m")
+             for n in (1, 2, 3)]
+    with journal.transaction():
+        first = drift.record("doc-1", "INV201", "customs", [field])
+        lines_first = drift.record("doc-2", "INV211", "customs", lines)  # three lines, one field
+    with journal.transaction():
+        second = drift.record("doc-3", "INV201", "customs", [field])
+        other_party = drift.record("doc-4", "INV201", "zone", [field])
+    assert [f["count"] for f in first + second + other_party] == [1, 2, 1]
+    assert second[0]["first_seen"] == first[0]["first_seen"] != ""
+    assert [(f["path"], f["count"], f["times"]) for f in lines_first] == [
+        ("/Package/DataInfo/BussinessData/INV211/BwsDt/x", 1, 3)]
+    summary = {(row["message_type"], row["endpoint"]): row for row in drift.summary()}
+    assert sorted(summary) == [("INV201", "customs"), ("INV201", "zone"), ("INV211", "customs")]
+    assert (summary[("INV201", "customs")]["documents"], summary[("INV201", "customs")]["last_document"]) == (2, "doc-3")
+    events = journal.events("doc-3")
+    assert [e["kind"] for e in events] == ["SCHEMA_DRIFT"]
+    assert events[0]["detail"]["fields"] == [{"kind": "unknown-element", "element": "newMark", "path": field.path,
+                                              "line": 30, "first_seen": first[0]["first_seen"], "count": 2}]
+    assert journal.verify_chain() is None

@@ -300,3 +300,39 @@ def test_drift_in_a_refused_document_is_journaled_too(running_hub):
     assert row["state"] == "REJECTED"
     kinds = [e["kind"] for e in running_hub.journal.events(row["document_id"])]
     assert "SCHEMA_DRIFT" in kinds and kinds.index("SCHEMA_DRIFT") < kinds.index("REJECTED")
+
+
+# -- samples/tolerated: what a strict reading refused, and an authority may send -------------------
+
+TOLERATED = {
+    "CommonResponeMessage-positive-deal-flag.xml": ["unknown-code /CommonResponeMessage/DealFlag"],
+    "DEC_DATA-several-errors.xml": ["unknown-code /DEC_DATA/DEC_RESULT/CHANNEL"],
+    "DEC_RESULT-several-errors.xml": [],
+    "DEC_RESULT-three-digit-channel.xml": ["unknown-code /DEC_RESULT/CHANNEL"],
+    "DecImportResponse-missing-client-seq-no.xml": [],
+    "DecImportResponse-several-errors.xml": ["unknown-code /DecImportResponse/ResponseCode",
+                                             "unknown-element /DecImportResponse/EntryId"],
+    "DxpRep-receiver-id-spelled-right.xml": ["unknown-element /DxpRep/ReceiverId"],
+    "INV201-missing-manage-result.xml": [],
+    "INV201-several-errors.xml": ["unexpected-value /Package/DataInfo/BussinessData/INV201/HdeApprResult/tmsCnt"],
+    "INV202-bad-inv-preent-no.xml": [],
+    "INV202-several-errors.xml": [],
+    "INV211-several-errors.xml": [],
+    "SAS200-result-type-spelled-right.xml": [
+        "unknown-element /Package/DataInfo/BussinessData/SAS200/MsgReceResult/resultType"],
+    "SAS200-several-errors.xml": [],
+    "SAS221-missing-passport.xml": [],
+    "SAS221-several-errors.xml": ["unknown-code /Package/DataInfo/BussinessData/SAS221/HdeApprResult/manageResult"],
+    "SAS223-missing-passport-bsc.xml": [],
+    "SAS223-several-errors.xml": ["unknown-element /Package/DataInfo/BussinessData/SAS223/CheckInfo/remark"],
+    "SAS224-several-errors.xml": ["unknown-code /Package/DataInfo/BussinessData/SAS224/HdeApprResult/manageResult"],
+    "SAS224-wrong-namespace.xml": ["unknown-code /Package/DataInfo/BussinessData/SAS224/HdeApprResult/manageResult"],
+}
+
+
+def test_the_tolerated_samples_are_each_accepted_with_exactly_their_drift(context):
+    assert sorted(TOLERATED) == sorted(path.name for path in (SAMPLES / "tolerated").glob("*.xml"))
+    for name, expected in TOLERATED.items():
+        kind, _, drift = check_document((SAMPLES / "tolerated" / name).read_bytes(), context)
+        assert kind.policy == "tolerant", name
+        assert [f"{item.kind} {item.where}" for item in drift] == expected, name

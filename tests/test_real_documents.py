@@ -19,7 +19,7 @@ import pytest
 from lxml import etree
 
 import hub
-from exchange.errors import HubError, RefusedInput, UnknownType
+from exchange.errors import EnvelopeError, HubError, RefusedInput, UnknownType
 from exchange.pipeline import check_document, read_document
 
 from conftest import CONFIG, HOME, SAMPLES, copy_default_config
@@ -39,6 +39,8 @@ def outcome(data: bytes, name: str) -> dict:
         return {"status": "refused", "reason": exc.reason}
     except UnknownType as exc:
         return {"status": "unknown-type", "reason": exc.reason}
+    except EnvelopeError as exc:  # not a customs envelope the hub reads (another system's format)
+        return {"status": "envelope", "reason": exc.reason}
     except HubError as exc:
         kind, _ = read_document(data, ASSEMBLY.context)
         return {"status": "invalid", "type": kind.type, "dialect": kind.dialect,
@@ -72,17 +74,18 @@ def test_the_hub_reads_a_real_document_as_the_manifest_says(document):
 
 def test_every_receipt_and_result_of_the_corpus_is_accepted():
     """The issue's promise: what customs actually sends is read. Only declarations may be refused
-    (strict: the hub forwards nothing customs would refuse), and then for what is wrong in them."""
+    (strict: the hub forwards nothing customs would refuse), and then for what is wrong in them;
+    and templates, whose fields a generator has not filled yet."""
     for document in DOCUMENTS:
         expect = document["expect"]
         kinds = [k for k in ASSEMBLY.catalog.kinds if k.type == expect.get("type")]
-        if kinds and kinds[0].policy == "tolerant":
+        if kinds and kinds[0].policy == "tolerant" and document["kind"] != "template":
             assert expect["status"] == "valid", document["file"]
-    refused = [d for d in DOCUMENTS if d["expect"]["status"] == "invalid"]
+    refused = [d for d in DOCUMENTS if d["expect"]["status"] == "invalid" and d["kind"] != "template"]
     assert {d["expect"]["type"] for d in refused} == {"DecMessage"}
-    for document in refused:  # templates with empty fields, or placeholders (######, None) left in real ones
-        assert document["kind"] == "template" or "######" in (REAL / document["file"]).read_text(
-            encoding="utf-8") or "<ClientSeqNo />" in (REAL / document["file"]).read_text(encoding="utf-8")
+    for document in refused:  # placeholders (######, None) or an empty ClientSeqNo left in real ones
+        text = (REAL / document["file"]).read_text(encoding="utf-8")
+        assert "######" in text or "<ClientSeqNo />" in text, document["file"]
 
 
 def test_hub_validate_accepts_the_real_receipts_and_names_what_it_did_not_know(capsys):
