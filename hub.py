@@ -533,6 +533,9 @@ def cmd_validate(args) -> int:
             for issue in result["issues"]:
                 line = f"line {issue['line']}" if issue.get("line") else "line ?"
                 print(f"  {result['file']}:{line}: {issue.get('path') or '-'}: {issue['message']}")
+            for warning in result.get("warnings", []):
+                line = f"line {warning['line']}" if warning.get("line") else "line ?"
+                print(f"  {result['file']}:{line}: {warning['path']}: warning: {warning['message']}")
     statuses = {r["status"] for r in results}
     if statuses & {"refused", "unreadable"}:
         return 2

@@ -14,6 +14,12 @@ The ratio hub / plain is the figure to watch; absolute rates vary with the machi
 Documents: a real INV201 (ronannnn/gx-customs-bridge, 2024) as customs sent it; the same with
 an element the hub does not know in its head (drift); the 11 KB INV101 (strict, fields in the
 XSD's order); the same INV101 with its head's first field moved last (strict, the copy path).
+
+Then the scaling run (``--lines``): the real INV201 grown to N list lines, every one with a value
+the hub does not read that breaks its XSD type (tolerant: accepted, reported as drift), and the
+INV101 grown to N lines with a bad unit price in each (strict: refused, 100 findings). Time per
+line staying flat as N grows is what linear means; libxml2 alone, asked for every finding's path,
+grows with N squared (the plain column shows it).
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ sys.path.insert(0, str(HOME))
 from lxml import etree  # noqa: E402
 
 import hub  # noqa: E402
+from exchange.errors import HubError  # noqa: E402
 from exchange.pipeline import check_document  # noqa: E402
 
 REAL_INV201 = HOME / "tests" / "real" / "hde" / "gx-customs-bridge" / "INV201_prevd_4_no_xmldecl.xml"
@@ -48,6 +55,42 @@ def documents() -> list[tuple[str, bytes, Path]]:
             ("INV101 11 KB, head reordered (strict, copy)", moved, HOME / "schemas/enterprise/INV101.xsd")]
 
 
+def grown(lines: int) -> list[tuple[str, bytes, Path]]:
+    # without its xmldsig namespace, so that plain libxml2 checks its lines against the XSD too
+    receipt = REAL_INV201.read_bytes().replace(b' xmlns="http://www.w3.org/2000/09/xmldsig#"', b"", 1)
+    line = (b"<BondInvtDt><gdsSeqno>x</gdsSeqno><gdsMtno>M-1</gdsMtno><dclQty>not a number</dclQty>"
+            b"</BondInvtDt>\n")
+    receipt = receipt.replace(b"</BondInvtBsc>", b"</BondInvtBsc>\n" + line * lines, 1)
+    inventory = INV101.read_text(encoding="utf-8")
+    first = re.search(r"<InvtListType>.*?</InvtListType>", inventory, re.S).group(0)
+    bad = re.sub(r"<DclUprcAmt>[^<]*</DclUprcAmt>", "<DclUprcAmt>abc</DclUprcAmt>", first)
+    body = "\n".join(re.sub(r"<GdsSeqno>\d+</GdsSeqno>", f"<GdsSeqno>{n}</GdsSeqno>", bad)
+                     for n in range(1, lines + 1))
+    inventory = re.sub(r"<InvtListType>.*</InvtListType>", lambda _: body, inventory, count=1, flags=re.S)
+    return [(f"INV201 {lines:,} lines, each drifting (tolerant)", receipt, HOME / "schemas/receipts/INV201.xsd"),
+            (f"INV101 {lines:,} lines, each invalid (strict)", inventory.encode("utf-8"),
+             HOME / "schemas/enterprise/INV101.xsd")]
+
+
+def scaling(context, sizes: list[int]) -> None:
+    print(f"\n{'document':<50} {'plain lxml':>14} {'hub':>10} {'hub per 1,000 lines':>20}")
+    for lines in sizes:
+        for label, data, xsd in grown(lines):
+            schema = etree.XMLSchema(etree.parse(str(xsd)))
+            started = time.perf_counter()
+            schema.validate(etree.fromstring(data))
+            paths = [entry.path for entry in schema.error_log]  # what reporting each finding asks for
+            plain_seconds = time.perf_counter() - started
+            started = time.perf_counter()
+            try:
+                outcome = f"accepted, {len(check_document(data, context)[2])} drift"
+            except HubError as exc:
+                outcome = f"refused, {len(getattr(exc, 'issues', []))} findings"
+            hub_seconds = time.perf_counter() - started
+            print(f"{label:<50} {plain_seconds:>12.2f} s {hub_seconds:>8.2f} s {hub_seconds / lines * 1000:>18.3f} s"
+                  f"   ({len(data) / 1e6:.1f} MB, {len(paths):,} libxml2 findings; {outcome})")
+
+
 def best(loop, rounds: int) -> float:
     return min(loop() for _ in range(rounds))
 
@@ -56,6 +99,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--count", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--lines", type=int, nargs="*", default=[2000, 8000, 32000])
     args = parser.parse_args()
     context = hub.assemble(hub.DEFAULT_CONFIG, Path("/nonexistent-bench")).context
     print(f"{'document':<50} {'plain lxml':>14} {'hub policy':>14} {'hub/plain':>10}")
@@ -78,6 +122,7 @@ def main() -> None:
         plain_seconds, hub_seconds = best(plain, args.rounds), best(policy, args.rounds)
         print(f"{label:<50} {args.count / plain_seconds:>10,.0f}/s {args.count / hub_seconds:>10,.0f}/s "
               f"{hub_seconds / plain_seconds:>9.1f}x")
+    scaling(context, args.lines)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ the expected content); lxml's own log is the fallback.
 Each entry declares its validation policy (``policy``, see ``policy``): strict for what
 the hub sends on, tolerant for what an authority sends. ``validate`` raises
 ``InvalidDocument`` for what refuses a document and returns the drift it accepted.
-A *family* entry (``type = "SAS2??"``) identifies receipts of a type the catalog
+A *family* entry (``type = "SAS2##"``) identifies receipts of a type the catalog
 does not list yet by the name of their business element.
 """
 
@@ -27,10 +27,10 @@ from pathlib import Path
 from lxml import etree
 
 from . import envelope as envelopes
-from .envelope import Document, text_at, with_keys
+from .envelope import Document, text_at, value_of, with_keys
 from .errors import MAX_ISSUES, ConfigError, ConversionError, EnvelopeError, InvalidDocument, Issue, UnknownType
-from .policy import (POLICIES, STRICT, TOLERANT, UNEXPECTED_VALUE, UNKNOWN_CODE, UNKNOWN_TYPE, Drift, Models,
-                     Normalized, general, local_name, path_of)
+from .policy import (POLICIES, STRICT, TOLERANT, UNEXPECTED_VALUE, UNKNOWN_CODE, UNKNOWN_TYPE, Drift, FieldModel,
+                     Models, Normalized, general, local_name, path_of, validate_linear)
 from .rules import CodeList, Rules, load_code_lists, load_rules
 from .spec import Table, load_toml
 from .typenames import is_pattern, type_matches
@@ -64,7 +64,7 @@ class DocumentKind:
     needs: tuple[str, ...] = ()  # what the hub needs present and non-empty: a path, or "a | b" (one of them)
     results: tuple[tuple[str, CodeList], ...] = field(default=(), compare=False)  # (path, open code list) of
     # result codes (manageResult, DealFlag): their shape is checked strictly, a code not in the list is drift
-    family: str = ""  # the pattern of a family entry (SAS2??) this kind was identified by
+    family: str = ""  # the pattern of a family entry (SAS2##) this kind was identified by
 
     @property
     def forms(self) -> tuple[str, ...]:
@@ -137,50 +137,55 @@ class _Validator:
                 self._rich = xmlschema.XMLSchema10(str(self.path))
             return self._rich
 
+    def valid(self, tree: etree._ElementTree) -> bool:
+        return not validate_linear(self.schema, tree, 1, first_only=True)
+
     def plain(self, normalized: Normalized, file: str | None) -> list[Issue]:
         """lxml's findings on a normalised copy, each at the original document's path and line."""
-        if self.schema.validate(normalized.tree):
-            return []
-        found = []
-        for entry in itertools.islice(self.schema.error_log, MAX_ISSUES):
-            element = normalized.element_at(entry.path)
-            found.append(Issue(entry.message, line=normalized.line_of(element) or entry.line or None,
-                               path=normalized.path_of(element) or entry.path or None, file=file))
-        return found
+        return [Issue(message, line=normalized.line_of(element) or line,
+                      path=normalized.path_of(element) or lxml_path or None, file=file)
+                for element, line, message, lxml_path in validate_linear(self.schema, normalized.tree, MAX_ISSUES)]
 
-    def issues(self, tree: etree._ElementTree, file: str | None, size: int) -> list[Issue]:
-        if self.schema.validate(tree):
+    def issues(self, tree: etree._ElementTree, file: str | None, size: int,
+               copy: Normalized | None = None) -> list[Issue]:
+        """Every finding, at the line and path of the element it is about (in the original, when ``tree``
+        is the ``copy`` of one): xmlschema's richer report for a small document, lxml's otherwise."""
+        found = validate_linear(self.schema, tree, MAX_ISSUES + 1)
+        if not found:
             return []
-        log = self.schema.error_log
-        plain = [Issue(entry.message, line=entry.line or None, path=_readable(tree, entry.path), file=file)
-                 for entry in itertools.islice(log, MAX_ISSUES)]
-        if len(log) > MAX_ISSUES:
-            plain.append(Issue(f"{len(log) - MAX_ISSUES} more errors"))
+        plain = [Issue(message, line=_line(element, copy) or line, path=_path(element, copy) or lxml_path, file=file)
+                 for element, line, message, lxml_path in found[:MAX_ISSUES]]
+        if len(found) > MAX_ISSUES:
+            plain.append(Issue("more errors than these"))
         # xmlschema's time grows with the document and the number of errors (seconds for a
         # 1 MB document with thousands); it only improves small, ordinary reports.
-        if not 0 < size <= RICH_REPORT_MAX_BYTES or len(log) > MAX_ISSUES:
+        if not 0 < size <= RICH_REPORT_MAX_BYTES or len(found) > MAX_ISSUES:
             return plain
         try:
-            rich = [self._rich_issue(error, file)
+            rich = [self._rich_issue(error, file, copy)
                     for error in itertools.islice(self._rich_schema().iter_errors(tree), MAX_ISSUES + 1)]
         except Exception:  # noqa: BLE001 - the richer report is a bonus, lxml's stands on its own
             rich = []
-        return rich or plain
+        return sorted(rich, key=lambda issue: issue.line or 0) or plain
 
-    def _rich_issue(self, error, file: str | None) -> Issue:
-        """xmlschema's finding; one about a child that does not belong is put where that child is,
-        with its name: "an unknown element is an error that names it"."""
+    def _rich_issue(self, error, file: str | None, copy: Normalized | None) -> Issue:
+        """xmlschema's finding, at the path and line of the element it is about; one about a child that
+        does not belong is put where that child is: "an unknown element is an error that names it"."""
         reason = error.reason or error.message
-        parent, index = getattr(error, "elem", None), getattr(error, "index", None)
+        element = getattr(error, "elem", None)
+        parent, index = element, getattr(error, "index", None)
         if parent is not None and isinstance(index, int) and 0 <= index < len(parent) and isinstance(
-                parent[index].tag, str) and reason.startswith("Unexpected child"):
-            child = parent[index]
-            name = local_name(child)
-            if f"{name}'" not in reason:  # not the child xmlschema meant: keep its own report
-                return Issue(reason, line=error.sourceline, path=error.path, file=file)
-            return Issue(f"unexpected element {name} ({reason})", line=child.sourceline,
-                         path=f"{error.path}/{name}" if error.path else None, file=file)
-        return Issue(reason, line=error.sourceline, path=error.path, file=file)
+                parent[index].tag, str) and reason.startswith("Unexpected child") and \
+                f"{local_name(parent[index])}'" in reason:
+            element = parent[index]
+            namespace, expected = etree.QName(element).namespace, etree.QName(parent).namespace
+            if namespace != expected:
+                reason += f" ({local_name(element)} is in namespace '{namespace}')" if namespace else \
+                    f" ({local_name(element)} has no namespace)"
+        if element is None or not isinstance(getattr(element, "tag", None), str):
+            return Issue(reason, line=error.sourceline, path=error.path, file=file)
+        return Issue(reason, line=_line(element, copy) or error.sourceline, path=_path(element, copy) or error.path,
+                     file=file)
 
 
 class Catalog:
@@ -195,6 +200,7 @@ class Catalog:
                           for root in k.roots or (k.root,) for namespace in k.forms}
         self._families = [k for k in kinds if k.family]
         self._members: dict[tuple[str, str], DocumentKind] = {}  # (family, type) -> the kind it was read as
+        self._models: dict[Path, FieldModel] = {}  # the field models this catalog has asked for (policy.Models)
         self._validators: dict[Path, _Validator] = {}
         for xsd in [kind.xsd for kind in kinds] + list(self.transports.values()):
             if xsd not in self._validators:
@@ -211,7 +217,7 @@ class Catalog:
     # -- recognising ---------------------------------------------------------
 
     def types(self) -> set[str]:
-        """Every type name, and every family's pattern (SAS2??)."""
+        """Every type name, and every family's pattern (SAS2##)."""
         return {kind.type for kind in self.kinds}
 
     def knows(self, name: str) -> bool:
@@ -274,6 +280,12 @@ class Catalog:
         """The first entry of a type in a dialect (the map targets name no namespace form)."""
         return next((kind for kind in self.kinds if (kind.type, kind.dialect) == (type_, dialect)), None)
 
+    def _model(self, xsd: Path) -> FieldModel:
+        model = self._models.get(xsd)
+        if model is None:
+            model = self._models[xsd] = Models.of(xsd)
+        return model
+
     def model_problems(self) -> list[str]:
         """What ``hub lint`` checks of the field models, which are read only when first needed (xmlschema
         is slow to load): every root an entry accepts is an element its XSD declares."""
@@ -282,7 +294,7 @@ class Catalog:
             if kind.policy != TOLERANT and len(kind.forms) == 1:
                 continue  # checked as it is: no model needed
             try:
-                roots = Models.of(kind.xsd).roots
+                roots = self._model(kind.xsd).roots
             except ConfigError as exc:
                 problems.append(str(exc))
                 continue
@@ -339,83 +351,117 @@ class Catalog:
 
     def _strict(self, kind: DocumentKind, document: Document, file: str | None, declarants, first_number,
                 only_under: str) -> tuple[list[Issue], list[Drift]]:
-        """The document as it is; one that fails is checked again as a copy in the XSD's order and
-        namespace (``policy``), whose findings are then the report, at the original's paths."""
+        """The document as it is; one that fails is checked again as a copy in the XSD's order (and, for
+        an entry that accepts several, namespace), whose findings are then the report, at the original's
+        paths and lines."""
         validator = self._validators[kind.xsd]
         issues: list[Issue] = []
-        body, normalized = document.body, None
-        if not validator.schema.validate(document.tree):  # the report is made only of what the copy still has
-            normalized = Models.of(kind.xsd).normalized(document.tree.getroot(), False, kind.xsd.name)
-            issues = [_at_original(normalized, issue)
-                      for issue in validator.issues(normalized.tree, file, document.size)]
-            renamed_body = _body_of(normalized)
-            body = renamed_body if renamed_body is not None else body
+        body, copy = document.body, None
+        if not validator.valid(document.tree):
+            # renamed into the XSD's namespace: only elements in the form the document's root is in, when
+            # the entry accepts that form (a DecMessage without its namespace); any other stays, to be named
+            form = envelopes.namespace_of(document.tree.getroot())
+            forms = (form,) if form in kind.forms or ANY_NAMESPACE in kind.forms else ()
+            copy = self._model(kind.xsd).normalized(document.tree.getroot(), False, kind.xsd.name, forms)
+            issues = validator.issues(copy.tree, file, document.size, copy)
+            copied = _body_of(copy)
+            body = copied if copied is not None else body
         drift: list[Drift] = []
         if kind.rules is not None:
             reported = {issue.path for issue in issues}  # a field the XSD refused already is not repeated
             found = kind.rules.check(body, declarants, file, first_number, only_under)
-            if normalized is not None:
-                found = [_at_original(normalized, issue) for issue in found]
+            if copy is not None:
+                found = [_at_original(copy, issue) for issue in found]
             issues += [issue for issue in found if issue.path not in reported]
-            drift += [_code_drift(issue) for issue in kind.rules.open_codes(body, file)]
+            drift += [_code_drift(issue if copy is None else _at_original(copy, issue))
+                      for issue in kind.rules.open_codes(body, file)]
         return issues, drift
 
     def _tolerant(self, kind: DocumentKind, document: Document, file: str | None, declarants, first_number,
                   only_under: str) -> tuple[list[Issue], list[Drift]]:
-        """A normalised copy (``policy``): what it left out is drift; what the XSD or the rules find is an
-        error on a field the hub needs, and drift anywhere else. A document already valid as it is (in the
-        XSD's namespace and order, nothing unknown) is read as it is."""
-        validator = self._validators[kind.xsd]
-        found: list[Issue] = []
+        """The fields the hub needs, each checked on its own against its type; everything else through a
+        normalised copy (``policy``), whose findings are drift. A small document already valid as it is
+        (known fields, in its own namespace form) needs no copy."""
+        validator, model = self._validators[kind.xsd], self._model(kind.xsd)
         drift: list[Drift] = []
+        found: list[Issue] = []
         # As it is only when small: libxml2 goes on past the first error and works out the path of each
-        # one by counting siblings, so 20,000 unknown fields cost seconds there; the copy leaves them out.
+        # one by counting siblings; and not past an xs:any, which takes what it does not know unchecked.
         as_it_is = (validator.in_namespace(envelopes.namespace_of(document.tree.getroot()))
-                    if 0 < document.size <= AS_IT_IS_MAX_BYTES else None)
-        if as_it_is is not None and as_it_is.validate(document.tree):
-            body, where = document.body, path_of
-        else:
-            normalized = Models.of(kind.xsd).normalized(document.tree.getroot(), True, kind.xsd.name)
-            drift = list(normalized.drift)
-            copied = _body_of(normalized)
-            if copied is None:  # the envelope lost what identified it: a needed part is unknown to the XSD
-                return [Issue(f"the business element {kind.body} is not where {kind.xsd.name} expects it",
-                              file=file, line=document.body.sourceline)], drift
-            body, where = copied, normalized.path_of
-            found = validator.plain(normalized, file)
-            if kind.rules is not None:
-                found += [_at_original(normalized, issue)
-                          for issue in kind.rules.check(body, declarants, file, first_number, only_under)]
-                drift += [_code_drift(_at_original(normalized, issue)) for issue in kind.rules.open_codes(body, file)]
-        body_path = general(where(body) or "")
-        if kind.rules is not None and where is path_of:
-            found += kind.rules.check(body, declarants, file, first_number, only_under)
-            drift += [_code_drift(issue) for issue in kind.rules.open_codes(body, file)]
-        issues: list[Issue] = []
+                    if 0 < document.size <= AS_IT_IS_MAX_BYTES and not model.open and (
+                        kind.rules is None or envelopes.namespace_of(document.tree.getroot()) == kind.namespace)
+                    else None)
+        checked = as_it_is is not None and as_it_is.validate(document.tree)
+        if not checked:
+            copy = model.normalized(document.tree.getroot(), True, kind.xsd.name)
+            drift = list(copy.drift)
+            found = validator.plain(copy, file)
+            copied = _body_of(copy)
+            if kind.rules is not None and copied is not None:
+                found += [_at_original(copy, issue)
+                          for issue in kind.rules.check(copied, declarants, file, first_number, only_under)]
+                drift += [_code_drift(_at_original(copy, issue)) for issue in kind.rules.open_codes(copied, file)]
+        elif kind.rules is not None:
+            found = kind.rules.check(document.body, declarants, file, first_number, only_under)
+            drift += [_code_drift(issue) for issue in kind.rules.open_codes(document.body, file)]
+        body = document.body
+        body_path = path_of(body)
+        issues = [] if checked else self._needed_values(kind, model, body, body_path, file)
+        refused = {general(issue.path or "") for issue in issues}
         for issue in found:
-            relative = general(issue.path or "")[len(body_path) + 1:] if general(issue.path or "").startswith(
-                body_path + "/") else ""
+            general_path = general(issue.path or "")
+            relative = general_path[len(body_path) + 1:] if general_path.startswith(body_path + "/") else ""
             if relative in kind.needed:
-                issues.append(issue)
-            else:
-                name = (issue.path or "").rpartition("/")[2].partition("[")[0]
-                drift.append(Drift(UNEXPECTED_VALUE, name, issue.path or "", issue.line,
-                                   f"{issue.message} (a field the hub does not read: accepted)"))
+                if checked:  # the XSD alone checked it
+                    issues.append(issue)
+                continue  # the field's own check above has reported it, or found it good
+            name = (issue.path or "").rpartition("/")[2].partition("[")[0]
+            drift.append(Drift(UNEXPECTED_VALUE, name, issue.path or "", issue.line,
+                               f"{issue.message} (a field the hub does not read: accepted)"))
         for path, code_list in kind.results:
-            element = body.find("/".join("{*}" + step for step in path.split("/")))
-            value = (element.text or "").strip() if element is not None else ""
-            if value and value not in code_list.codes:
-                drift.append(Drift(UNKNOWN_CODE, path.rpartition("/")[2], where(element) or path,
-                                   element.sourceline, f"{value!r} is not (yet) a {code_list.name} code: a result the "
-                                   f"hub has not seen, accepted"))
+            element = body.find(_braced(path))
+            value = value_of(element) if element is not None else ""
+            if value and value not in code_list.codes and f"{body_path}/{path}" not in refused:
+                drift.append(Drift(UNKNOWN_CODE, path.rpartition("/")[2], path_of(element), element.sourceline,
+                                   f"{value!r} is not (yet) a {code_list.name} code: a result the hub has not seen, "
+                                   "accepted"))
         for need in kind.needs:
             paths = [path.strip() for path in need.split("|")]
             if not any(text_at(body, path) for path in paths):
                 what = paths[0] if len(paths) == 1 else "one of " + ", ".join(paths)
                 issues.append(Issue(f"{what} is missing or empty, and the hub needs it to identify or correlate "
-                                    f"this {kind.type}", line=body.sourceline, path=f"{where(body)}/{paths[0]}",
+                                    f"this {kind.type}", line=body.sourceline, path=f"{body_path}/{paths[0]}",
                                     file=file))
         return issues, sorted(drift, key=lambda d: (d.line or 0, d.path))
+
+    def _needed_values(self, kind: DocumentKind, model: FieldModel, body: etree._Element, body_path: str,
+                       file: str | None) -> list[Issue]:
+        """Each field the hub needs, wherever it stands in the document, checked on its own against the
+        simple type its XSD gives it: a structural fault elsewhere (a repeated block, a field in a
+        foreign namespace) cannot hide a malformed number the hub would route or correlate by."""
+        chain = [local_name(e) for e in reversed([body, *body.iterancestors()])]
+        issues = []
+        for path in sorted(kind.needed):
+            elements = body.findall(_braced(path))
+            values: dict[str, etree._Element] = {}
+            for element in elements:
+                if any(isinstance(child.tag, str) for child in element):
+                    issues.append(Issue(f"{path} holds elements where the hub reads a value", line=element.sourceline,
+                                        path=path_of(element), file=file))
+                    continue
+                value = value_of(element)
+                error = model.value_error(chain + path.split("/"), value)
+                if error is not None:
+                    issues.append(Issue(f"{value!r} is not a value of {path} the hub can use ({error})",
+                                        line=element.sourceline, path=path_of(element), file=file))
+                elif value:
+                    values.setdefault(value, element)
+            if len(values) > 1:
+                second = list(values.values())[1]
+                issues.append(Issue(f"{path} appears with different values ({', '.join(sorted(values))}): which one "
+                                    f"identifies this {kind.type} is not known", line=second.sourceline,
+                                    path=path_of(second), file=file))
+        return issues
 
     # -- converting ----------------------------------------------------------
 
@@ -436,16 +482,17 @@ class Catalog:
         return result
 
 
-def _readable(tree: etree._ElementTree, lxml_path: str | None) -> str | None:
-    """lxml writes the path of an element in a default namespace as /*/*[2]: the same by local names."""
-    if not lxml_path or not lxml_path.startswith("/*"):
-        return lxml_path or None
-    try:
-        found = tree.xpath(lxml_path)
-    except etree.XPathError:
-        return lxml_path
-    return path_of(found[0]) if isinstance(found, list) and found and isinstance(found[0], etree._Element) \
-        else lxml_path
+def _path(element: etree._Element | None, copy: Normalized | None) -> str | None:
+    """An element's path in the document (its original's, for an element of a copy)."""
+    if element is None:
+        return None
+    return copy.path_of(element) if copy is not None else path_of(element)
+
+
+def _line(element: etree._Element | None, copy: Normalized | None) -> int | None:
+    if element is None:
+        return None
+    return copy.line_of(element) if copy is not None else element.sourceline
 
 
 def _at_most(drift: list[Drift]) -> list[Drift]:
@@ -460,6 +507,11 @@ def _at_most(drift: list[Drift]) -> list[Drift]:
     kept = {id(item) for item in first}
     rest = [item for item in drift if id(item) not in kept][:MAX_ISSUES - len(first)]
     return sorted(first + rest, key=lambda d: (d.line or 0, d.path))
+
+
+def _braced(path: str) -> str:
+    """A path of local names as ElementPath in any namespace."""
+    return "/".join("{*}" + step for step in path.split("/"))
 
 
 def _body_of(normalized: Normalized) -> etree._Element | None:

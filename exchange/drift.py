@@ -4,7 +4,8 @@ A tolerant catalog entry (``policy``) accepts a document carrying elements, valu
 codes its schema does not know, and reports each as a ``Drift``. Operators learn from
 this module that customs changed a format before anything breaks:
 
-    schema_drift   one row per (type, sending endpoint, kind, field without positions):
+    schema_drift   one row per (type, sending endpoint, kind, field: the SHA-256 of its path without
+                   positions, so a path of any length fits PostgreSQL's index):
                    the element, when it was first and last seen, how many documents
                    carried it, the latest of them and its message
 
@@ -15,6 +16,8 @@ status`` and the console's Drift page read ``summary``.
 
 from __future__ import annotations
 
+import hashlib
+
 from .policy import Drift
 
 # created with the journal's other tables (journal._TABLES), in both backends
@@ -23,6 +26,7 @@ CREATE TABLE IF NOT EXISTS schema_drift (
     message_type  TEXT NOT NULL,
     endpoint      TEXT NOT NULL,
     kind          TEXT NOT NULL,
+    field         TEXT NOT NULL,
     path          TEXT NOT NULL,
     element       TEXT NOT NULL,
     first_seen    TEXT NOT NULL,
@@ -30,7 +34,7 @@ CREATE TABLE IF NOT EXISTS schema_drift (
     documents     BIGINT NOT NULL,
     last_document TEXT NOT NULL,
     message       TEXT NOT NULL,
-    PRIMARY KEY (message_type, endpoint, kind, path)
+    PRIMARY KEY (message_type, endpoint, kind, field)
 );
 """
 
@@ -65,17 +69,18 @@ class DriftLog:
         fields = grouped(drift)
         at = now()
         for field in fields:
+            key = hashlib.sha256(field["path"].encode("utf-8")).hexdigest()
             self._journal.execute(
-                "INSERT INTO schema_drift (message_type, endpoint, kind, path, element, first_seen, last_seen,"
-                " documents, last_document, message) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?)"
-                " ON CONFLICT (message_type, endpoint, kind, path) DO UPDATE SET last_seen = excluded.last_seen,"
+                "INSERT INTO schema_drift (message_type, endpoint, kind, field, path, element, first_seen, last_seen,"
+                " documents, last_document, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)"
+                " ON CONFLICT (message_type, endpoint, kind, field) DO UPDATE SET last_seen = excluded.last_seen,"
                 " documents = schema_drift.documents + 1, last_document = excluded.last_document,"
                 " message = excluded.message",
-                (message_type, endpoint, field["kind"], field["path"], field["element"], at, at, document_id,
-                 field["message"]))
+                (message_type, endpoint, field["kind"], key, field["path"], field["element"], at, at, document_id,
+                 field["message"][:2000]))
             row = self._journal.rows(
                 "SELECT first_seen, documents FROM schema_drift WHERE message_type = ? AND endpoint = ? AND kind = ?"
-                " AND path = ?", (message_type, endpoint, field["kind"], field["path"]))[0]
+                " AND field = ?", (message_type, endpoint, field["kind"], key))[0]
             field["first_seen"], field["count"] = row["first_seen"], int(row["documents"])
         self._journal.append(document_id, EVENT, endpoint=endpoint,
                              reason=f"{len(fields)} field{'s' if len(fields) != 1 else ''} {message_type} "
@@ -85,11 +90,11 @@ class DriftLog:
                                  for field in fields[:EVENT_FIELDS]], "more": max(0, len(fields) - EVENT_FIELDS)})
         return fields
 
-    def summary(self) -> list[dict]:
-        """Every field seen, per type and party, the latest first."""
+    def summary(self, limit: int = 500) -> list[dict]:
+        """The fields seen, per type and party, the latest first (at most ``limit``)."""
         rows = self._journal.rows(
             "SELECT message_type, endpoint, kind, path, element, first_seen, last_seen, documents, last_document,"
-            " message FROM schema_drift ORDER BY last_seen DESC, message_type, endpoint, path")
+            " message FROM schema_drift ORDER BY last_seen DESC, message_type, endpoint, path LIMIT ?", (limit,))
         for row in rows:
             row["documents"] = int(row["documents"])  # BIGINT: a Decimal-free int from PostgreSQL too
         return rows

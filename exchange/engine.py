@@ -243,7 +243,8 @@ class Engine:
                 return self._duplicate(item, row, facts, original,
                                        f"message id {business.message_id}, same business content", log)
             outcome = Outcome(kind=outcome.kind, envelope=outcome.envelope, error=ReusedMessageId(
-                f"message id {business.message_id} was already accepted from {business.sender} as document "
+                f"message id {business.message_id} was already accepted from {business.sender or message.endpoint} "
+                f"as document "
                 f"{original}, with different business content; send a correction with a new message id"))
 
         for step in outcome.steps:

@@ -46,6 +46,7 @@ class Envelope:
     send_time: str = ""
     keys: dict[str, str] = field(default_factory=dict)
     inner: Envelope | None = None  # the wrapped document's facts (DxpMsg)
+    anonymous: bool = False  # a format that names no sender (DEC_RESULT): its endpoint vouches for it
     declaration: Envelope | None = None  # the DecMessage inside a single-window ImportMessage, as ``hub inspect`` names it
     pocket: tuple[str, int, int] | None = None  # (pocket_id, cur_pocket_no, total_pocket_qty) of a split document
 
@@ -120,15 +121,24 @@ def children(element: etree._Element | None, name: str) -> list[etree._Element]:
 _paths: dict[str, str] = {}
 
 
+def value_of(element: etree._Element) -> str:
+    """An element's value as an XSD sees it: its text around any comment or processing instruction
+    (``.text`` alone stops at the first one: <No><!---->2101999999</No> would read as empty)."""
+    text = element.text
+    if len(element) == 0:
+        return (text or "").strip()
+    return "".join(element.itertext()).strip()
+
+
 def text_at(element: etree._Element | None, path: str) -> str:
-    """Text of the element at a slash-separated path of local names ('' when absent)."""
+    """Value of the element at a slash-separated path of local names ('' when absent)."""
     if element is None:
         return ""
     query = _paths.get(path)
     if query is None:
         query = _paths[path] = "/".join("{*}" + step for step in path.split("/"))
     found = element.find(query)
-    return (found.text or "").strip() if found is not None else ""
+    return value_of(found) if found is not None else ""
 
 
 def first_business_child(business_data: etree._Element) -> etree._Element | None:
@@ -139,20 +149,20 @@ def first_business_child(business_data: etree._Element) -> etree._Element | None
     return None
 
 
-# Where the facts of bare documents live, relative to their root (public formats). "A + B" is the
-# non-empty values of A and B joined by "/": an answer that names no message id of its own is
-# identified by what it answers and what it says, because H2010 answers one declaration several
-# times (channel 7, then L, then P; a failed import, then a successful one), and a message id
-# the hub has accepted with other content is otherwise refused as reused.
+# Where the facts of bare documents live, relative to their root (public formats). H2010's and the
+# customs client's answers carry no message id of their own: the number they quote (ClientSeqNo,
+# CUS_CIQ_NO, EtpsPreentNo) is the original's, and one original is answered many times (channel
+# 7, then L, then P; a failed import, then another failed one, then a successful one). So they
+# have none here, and only the same bytes again make one a duplicate. A format without "sender"
+# names none: the endpoint it came on vouches for it (a DecMessage names its declarant, and one
+# that leaves it empty is refused).
 _BARE_FACTS: dict[str, dict[str, str]] = {
     "DecMessage": {"business_id": "DecHead/SeqNo", "sender": "DecSign/CopCode", "message_id": "DecSign/ClientSeqNo"},
-    "DecImportResponse": {"business_id": "SeqNo", "message_id": "ClientSeqNo + ResponseCode + SeqNo"},
-    "DecModSaveResponse": {"business_id": "DecModSeqNo", "message_id": "DecModSeqNo + ResultCode"},
-    "DEC_RESULT": {"business_id": "ENTRY_ID", "message_id": "CUS_CIQ_NO + CHANNEL + NOTICE_DATE",
-                   "send_time": "NOTICE_DATE"},
-    "DEC_DATA": {"business_id": "DEC_RESULT/ENTRY_ID",
-                 "message_id": "DEC_RESULT/SEQ_NO + DEC_RESULT/CHANNEL + DEC_RESULT/NOTICE_DATE"},
-    "CommonResponeMessage": {"business_id": "SeqNo", "message_id": "EtpsPreentNo + DealFlag + SeqNo"},
+    "DecImportResponse": {"business_id": "SeqNo"},
+    "DecModSaveResponse": {"business_id": "DecModSeqNo"},
+    "DEC_RESULT": {"business_id": "ENTRY_ID", "send_time": "NOTICE_DATE"},
+    "DEC_DATA": {"business_id": "DEC_RESULT/ENTRY_ID"},
+    "CommonResponeMessage": {"business_id": "SeqNo"},
     # documents the hub defines (schemas/review/README.md): a Header with the envelope facts
     **{root: {"message_id": "Header/MessageId", "sender": "Header/SenderId", "send_time": "Header/SentAt",
               "business_id": "ApplicationId"}
@@ -251,7 +261,7 @@ def _read_dxp(tree, root, limits: Limits) -> Document:
     inner.size = len(inner_bytes)
     if inner.envelope.shape == "dxp":
         raise EnvelopeError("a DxpMsg wraps another DxpMsg, which the hub does not unwrap")
-    keys = {key.get("name", ""): (key.text or "").strip() for key in children(child(child(root, "AddInfo"), "BizKey"), "Key")}
+    keys = {key.get("name", ""): value_of(key) for key in children(child(child(root, "AddInfo"), "BizKey"), "Key")}
     envelope = Envelope(
         shape="dxp",
         root="DxpMsg",
@@ -260,7 +270,7 @@ def _read_dxp(tree, root, limits: Limits) -> Document:
         message_type=text_at(trans, "MsgType"),
         message_id=text_at(trans, "CopMsgId"),
         sender=text_at(trans, "SenderId"),
-        receivers=tuple((r.text or "").strip() for r in children(child(trans, "ReceiverIds"), "ReceiverId")),
+        receivers=tuple(value_of(r) for r in children(child(trans, "ReceiverIds"), "ReceiverId")),
         business_id=inner.envelope.business_id,
         send_time=text_at(trans, "CreatTime"),
         keys={k: v for k, v in keys.items() if k},
@@ -297,9 +307,7 @@ def _read_import_message(tree, root) -> Document:
 
 
 def _fact(element: etree._Element, paths: dict[str, str], name: str) -> str:
-    if name not in paths:
-        return ""
-    return "/".join(value for value in (text_at(element, path.strip()) for path in paths[name].split("+")) if value)
+    return text_at(element, paths[name]) if name in paths else ""
 
 
 def _read_bare(tree, root) -> Document:
@@ -315,6 +323,7 @@ def _read_bare(tree, root) -> Document:
         sender=_fact(root, paths, "sender"),
         business_id=_fact(root, paths, "business_id"),
         send_time=_fact(root, paths, "send_time"),
+        anonymous="sender" not in paths and name not in _BARE_RECEIVERS,
         receivers=(text_at(root, _BARE_RECEIVERS[name]),) if name in _BARE_RECEIVERS else (),
     )
     return Document(tree=tree, body=root, envelope=envelope)

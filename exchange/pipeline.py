@@ -112,7 +112,7 @@ def check_document(data: bytes, context: Context, file: str | None = None
     its type, and the drift a tolerant entry accepted."""
     document, lines = _read(data, context)
     kind, document = context.catalog.identify(document)
-    place = _sliced(kind, document, lines)
+    kind, document, place = _placed(data, context, kind, document, lines)
     if place is None:
         drift = context.catalog.validate(kind, document, file=file)
     else:
@@ -125,23 +125,32 @@ def read_document(data: bytes, context: Context) -> tuple[DocumentKind, Document
     return context.catalog.identify(read_envelope(data, context))
 
 
-def _sliced(kind: DocumentKind, document: Document, lines: list[Lines]) -> Lines | None:
-    """The lines of a document read in slices, or None for a whole tree."""
+def _placed(data: bytes, context: Context, kind: DocumentKind, document: Document, lines: list[Lines]
+            ) -> tuple[DocumentKind, Document, Lines | None]:
+    """The document as it is to be checked: with the lines to read it by in slices, or whole (None).
+    Elements left out of a large document that are not its type's own lines (a receipt listing the
+    lines of the inventory it answers, a list in a DXP envelope) are no reason to refuse it: it is read
+    whole when a tree of its size is allowed (``max_tree_document_bytes``), as any other type is."""
     if not lines:
-        return None
+        return kind, document, None
     body_path = document.tree.getpath(document.body)
     mine = [place for place in lines if place.tag == kind.items_tag and place.parent_path == body_path]
     others = [place for place in lines if place not in mine]
-    if others or document.transport is not None:
-        where = others[0] if others else lines[0]
-        name = where.tag.rpartition("}")[2]
-        raise RefusedInput(
-            f"this {kind.label} is too large to read as one tree, and the hub reads large documents in "
-            f"slices of their lines; {name} elements (line {where.first_line}) are not lines of a "
-            f"{kind.label}{' in a DXP envelope' if document.transport is not None else ''}: "
-            "send it unwrapped, or split into pockets",
-            [Issue(f"{name} elements where a large {kind.label} may not have them", line=where.first_line)])
-    return mine[0]
+    if not others and document.transport is None:
+        return kind, document, mine[0]
+    if len(data) <= context.limits.max_tree_bytes:
+        whole = envelopes.read(parse(data, context.limits), context.limits)
+        whole.size = len(data)
+        kind, whole = context.catalog.identify(whole)
+        return kind, whole, None
+    where = others[0] if others else lines[0]
+    name = where.tag.rpartition("}")[2]
+    raise RefusedInput(
+        f"this {kind.label} is too large to read as one tree, and the hub reads large documents in "
+        f"slices of their lines; {name} elements (line {where.first_line}) are not lines of a "
+        f"{kind.label}{' in a DXP envelope' if document.transport is not None else ''}: "
+        "send it unwrapped, or split into pockets",
+        [Issue(f"{name} elements where a large {kind.label} may not have them", line=where.first_line)])
 
 
 def business_fingerprint(data: bytes, context: Context) -> str:
@@ -153,7 +162,7 @@ def business_fingerprint(data: bytes, context: Context) -> str:
         kind, document = context.catalog.identify(document)
     except HubError:
         return fingerprint(document, None).hexdigest()
-    place = _sliced(kind, document, lines)
+    kind, document, place = _placed(data, context, kind, document, lines)
     if place is None:
         return fingerprint(document, kind).hexdigest()
     digest = hashlib.sha256(_canonical(document.body))  # the skeleton: the body without its lines
@@ -189,8 +198,9 @@ def authorize(endpoint: Endpoint, kind: DocumentKind, document: Document) -> Non
     """The sender id and the type must be ones this inbound endpoint may use."""
     sender = document.business.sender
     issues = []
-    # A bare format with no sender field (H2010's DEC_RESULT) is vouched for by the endpoint it came on.
-    unsigned = document.business.shape == "bare" and not sender
+    # A format with no sender field (H2010's DEC_RESULT) is vouched for by the endpoint it came on; one
+    # that has the field (a DecMessage's DecSign/CopCode) must fill it with an id of this endpoint.
+    unsigned = document.business.anonymous
     if sender not in endpoint.ids and not unsigned:
         issues.append(Issue(f"endpoint {endpoint.name} may not send as {sender or '(no sender id)'}; "
                             f"its sender ids are {', '.join(endpoint.ids) or 'none'}"))
@@ -277,7 +287,7 @@ def process(data: bytes, endpoint_name: str, source_name: str, context: Context)
         outcome.kind, outcome.envelope = kind, document.envelope
         sender = context.endpoints[endpoint_name]
         authorize(sender, kind, document)
-        place = _sliced(kind, document, lines)
+        kind, document, place = _placed(data, context, kind, document, lines)
         if place is not None:  # too large for one tree: checked now, converted with the same reading
             return _process_sliced(data, endpoint_name, source_name, context, kind, document, place, outcome,
                                    started)
@@ -469,7 +479,7 @@ def _check_output(context: Context, destination: Destination, output: streaming.
         kind, document = context.catalog.identify(document)
         if (kind.type, kind.dialect) != spec.target:
             raise ConversionError(f"map {spec.name} produced {kind.label}, not {spec.target[0]}/{spec.target[1]}")
-        place = _sliced(kind, document, lines)
+        kind, document, place = _placed(body, context, kind, document, lines)
         if place is None:
             context.catalog.validate(kind, document, file=f"output of {spec.name}")
         else:

@@ -27,6 +27,8 @@ strict document that is valid as it is costs nothing more.
 
 from __future__ import annotations
 
+import collections
+import itertools
 import re
 import threading
 from dataclasses import dataclass, field
@@ -44,6 +46,7 @@ UNKNOWN_ELEMENT = "unknown-element"  # an element the type's XSD does not descri
 UNEXPECTED_VALUE = "unexpected-value"  # a field the hub does not need, with a value its XSD does not expect
 UNKNOWN_CODE = "unknown-code"  # a code not (yet) in an open code list (schemas/codes/, open = true)
 UNKNOWN_TYPE = "unknown-type"  # a receipt of a known family whose own type the catalog lacks
+REPEATED_ELEMENT = "repeated-element"  # an element more often than its XSD allows there (the first ones are read)
 
 _POSITIONS = re.compile(r"\[[0-9]+\]")
 
@@ -80,6 +83,73 @@ def local_name(element: etree._Element) -> str:
 
 def general(path: str) -> str:
     return _POSITIONS.sub("", path)
+
+
+def element_at(tree: etree._ElementTree, lxml_path: str | None) -> etree._Element | None:
+    """The element an lxml error log entry's path names (``/*/*[2]``, ``/Package/DataInfo``, ``/ns0:X``)."""
+    if not lxml_path:
+        return None
+    namespaces = None
+    wanted = {step.partition(":")[0] for step in lxml_path.split("/") if ":" in step}
+    if wanted:  # find where the prefixes the path uses are declared; stop once all are
+        namespaces = {}
+        for element in tree.getroot().iter():
+            namespaces.update((prefix, uri) for prefix, uri in element.nsmap.items() if prefix in wanted)
+            if len(namespaces) == len(wanted):
+                break
+    try:
+        found = tree.xpath(lxml_path, namespaces=namespaces)
+    except etree.XPathError:
+        return None
+    return found[0] if isinstance(found, list) and found and isinstance(found[0], etree._Element) else None
+
+
+WINDOW = 500  # siblings validated at a time when one element has more (validate_linear)
+
+
+def validate_linear(schema: etree.XMLSchema, tree: etree._ElementTree, limit: int, first_only: bool = False
+                    ) -> list[tuple[etree._Element | None, int | None, str, str | None]]:
+    """libxml2's findings as (element, line, message, lxml path), at most ``limit``, in time linear in the
+    document. libxml2 goes on past the first error and lxml works out each one's path by counting the
+    element's preceding siblings: 64,000 bad lines under one element cost minutes. So the children of
+    an element with more than ``WINDOW`` are validated a window at a time, each with everything
+    around it; a finding outside the windows is reported once. ``first_only``: stop at the first
+    window that has one (a yes-or-no check)."""
+    crowded = max((parent for parent in tree.getroot().iter() if len(parent) > WINDOW), key=len, default=None)
+    if crowded is None:
+        schema.validate(tree)
+        return [(element_at(tree, entry.path), entry.line or None, entry.message, entry.path)
+                for entry in itertools.islice(schema.error_log, limit)]
+    everyone = list(crowded)
+    # Only the name that repeats most is windowed: its siblings (a head before the lines, a SysId after)
+    # stay in every window, in their places, so the content model sees the order it expects. No catalog
+    # schema bounds a repeating element above WINDOW (tests/test_catalog_coverage.py checks), so a
+    # window holds every maxOccurs violation the whole would.
+    lines = collections.Counter(child.tag for child in everyone).most_common(1)[0][0]
+    repeated = [child for child in everyone if child.tag == lines]
+    found: list = []
+    seen: set[tuple[str | None, str]] = set()
+    try:
+        for start in range(0, len(repeated), WINDOW):
+            window = set(repeated[start:start + WINDOW])
+            crowded[:] = [child for child in everyone if child.tag != lines or child in window]
+            if schema.validate(tree):
+                continue
+            for entry in schema.error_log:
+                element = element_at(tree, entry.path)
+                inside = element is not None and any(ancestor is crowded for ancestor in element.iterancestors())
+                key = (None if inside else entry.path, entry.message)
+                if not inside and key in seen:
+                    continue
+                seen.add(key)
+                found.append((element, entry.line or None, entry.message, entry.path))
+                if len(found) >= limit:
+                    return found
+            if first_only:
+                return found
+    finally:
+        crowded[:] = everyone
+    return found
 
 
 def paths_of(root: etree._Element) -> dict[etree._Element, str]:
@@ -123,17 +193,20 @@ def path_of(element: etree._Element) -> str:
 
 @dataclass
 class _Node:
-    """One element the XSD declares: its tag as lxml writes it, its place among its siblings,
-    and its children by local name (None: simple content)."""
+    """One element the XSD declares: its tag as lxml writes it, its place among its siblings, how
+    often it may occur there, its children by local name (None: simple content) and, then, its
+    simple type (xmlschema's, for checking one value on its own)."""
 
     tag: str
     order: int
     children: dict[str, "_Node"] | None
     open: list = field(default_factory=list)  # the xs:any wildcards among its children (shared per type)
+    max_occurs: int | None = 1  # None: unbounded
+    simple: object = None
     namespace: str = field(init=False)
 
     def __post_init__(self) -> None:
-        self.namespace = self.tag[1:].partition("}")[0] if self.tag.startswith("{") else ""
+        self.namespace = _namespace(self.tag)
 
 
 @dataclass
@@ -162,16 +235,7 @@ class Normalized:
         return origin.sourceline if origin is not None else None
 
     def element_at(self, lxml_path: str | None) -> etree._Element | None:
-        """The element an lxml error log entry's path names (``/*/*[2]`` or ``/Package/DataInfo``)."""
-        if not lxml_path:
-            return None
-        namespaces = ({prefix: uri for element in self.tree.iter() for prefix, uri in element.nsmap.items() if prefix}
-                      if ":" in lxml_path else None)
-        try:
-            found = self.tree.xpath(lxml_path, namespaces=namespaces)
-        except etree.XPathError:
-            return None
-        return found[0] if isinstance(found, list) and found and isinstance(found[0], etree._Element) else None
+        return element_at(self.tree, lxml_path)
 
 
 class FieldModel:
@@ -185,15 +249,23 @@ class FieldModel:
         except (xmlschema.XMLSchemaException, OSError) as exc:
             raise ConfigError(str(xsd), "-", f"xmlschema cannot read the schema: {exc}") from exc
         self.xsd = xsd
+        self._values = threading.Lock()  # xmlschema's quick value check shares one context per schema
         self._memo: dict[int, tuple[dict[str, _Node], list]] = {}
         self.roots = {element.local_name: self._node(element, 0) for element in schema.elements.values()}
+        # An xs:any that checks what it holds (lax or strict, a family's business element): there the XSD
+        # alone would pass a field in a namespace it does not expect unchecked. One that skips its content
+        # (a signature's SignedInfo) is read the same as it is or copied.
+        self.open = any(wildcard.process_contents != "skip"
+                        for _, wildcards in self._memo.values() for wildcard in wildcards)
 
     def _node(self, element, order: int) -> _Node:
         from xmlschema.validators import XsdAnyElement
 
         kind = element.type
+        occurs = element.max_occurs
         if kind.is_simple() or kind.has_simple_content():
-            return _Node(element.name, order, None)
+            return _Node(element.name, order, None, max_occurs=occurs,
+                         simple=kind if kind.is_simple() else kind.content)
         memo = self._memo.get(id(kind))
         if memo is None:  # children filled after the memo entry: a recursive type refers to itself
             memo = self._memo[id(kind)] = ({}, [])
@@ -204,32 +276,64 @@ class FieldModel:
                     children.setdefault(child.local_name, self._node(child, position))
             wildcards.extend(part for part in content.iter_model() if isinstance(part, XsdAnyElement))
         children, open_ = memo
-        return _Node(element.name, order, children, open_)
+        return _Node(element.name, order, children, open_, max_occurs=occurs)
 
-    def normalized(self, root: etree._Element, tolerant: bool, described: str) -> Normalized:
+    def node_at(self, names: list[str]) -> _Node | None:
+        """The declaration at a path of local names from a global element, or None."""
+        node = self.roots.get(names[0]) if names else None
+        for name in names[1:]:
+            node = node.children.get(name) if node is not None and node.children is not None else None
+        return node
+
+    def value_error(self, names: list[str], value: str) -> str | None:
+        """Why ``value`` is not one the declaration at ``names`` allows, or None (also when the XSD
+        does not declare a simple value there)."""
+        node = self.node_at(names)
+        for start in range(1, len(names)):  # below an xs:any: the global element it names (a family's HdeApprResult)
+            if node is not None:
+                break
+            if names[start] in self.roots:
+                node = self.node_at(names[start:])
+        if node is None or node.simple is None:
+            return None
+        with self._values:
+            valid = node.simple.text_is_valid(value)  # a few µs; is_valid builds a context each time (40)
+        if valid:
+            return None
+        reasons = [error.reason for error in node.simple.iter_errors(value)]
+        return reasons[0] if reasons else f"{value!r} is not a value the schema allows"
+
+    def normalized(self, root: etree._Element, tolerant: bool, described: str,
+                   forms: tuple[str, ...] = ("*",)) -> Normalized:
         """A copy of the document under ``root`` as the XSD lays it out: every element it declares
         renamed into its namespace and every element's children in its order; comments left out.
-        ``tolerant``: also without the elements it does not declare, each one reported as drift
-        (strict: they stay, after the known ones, and the XSD names them). ``described``: what
-        the drift messages call the schema."""
+        ``tolerant``: also without the elements it does not declare and the occurrences of one past
+        what it allows, each reported as drift (strict: they stay, after the known ones, and the XSD
+        names them). ``forms``: the namespaces a strict document's elements may come in ("*": any);
+        an element in another keeps its own, for the XSD to name. ``described``: what the drift
+        messages call the schema."""
         node = self.roots.get(local_name(root))
         origins: dict[etree._Element, etree._Element] = {}
         drift: list[Drift] = []
-        tag = node.tag if node is not None else root.tag
-        namespace = tag[1:].partition("}")[0] if tag.startswith("{") else ""
+        renames = tolerant or "*" in forms or _namespace(root.tag) in forms
+        tag = node.tag if node is not None and renames else root.tag
+        namespace = _namespace(tag)
         # the XSD's namespace as the default one, so lxml's error paths read /*/*[2], not /ns0:X/ns0:Y[2]
         top = etree.Element(tag, nsmap={None: namespace} if namespace else None)
-        left_out: list[etree._Element] = []
-        self._copy(root, top, node, tolerant, origins, left_out, namespace)
+        left_out: list[tuple[etree._Element, str]] = []
+        self._copy(root, top, node, tolerant, frozenset(forms), origins, left_out, namespace)
         if left_out:  # what the XSD does not know, each at its path: worked out in one pass
             paths = paths_of(root)
-            drift = [Drift(UNKNOWN_ELEMENT, local_name(element), paths[element], element.sourceline,
-                           f"{local_name(element)} is not an element {described} knows here: accepted, not read")
-                     for element in left_out]
+            drift = [Drift(kind, local_name(element), paths[element], element.sourceline,
+                           f"{local_name(element)} is not an element {described} knows here: accepted, not read"
+                           if kind == UNKNOWN_ELEMENT else
+                           f"{local_name(element)} occurs more often than {described} allows here: the first "
+                           "ones are read, this one is not")
+                     for element, kind in left_out]
         return Normalized(etree.ElementTree(top), origins, drift)
 
     def _copy(self, source: etree._Element, target: etree._Element, node: _Node | None, tolerant: bool,
-              origins: dict, left_out: list[etree._Element], namespace: str) -> None:
+              forms: frozenset[str], origins: dict, left_out: list, namespace: str) -> None:
         # The hot loop of a tolerant reading (every receipt): plain string work, paths only for drift.
         origins[target] = source
         line = source.sourceline
@@ -242,6 +346,7 @@ class FieldModel:
         known = node.children if node is not None else None
         wildcards = node.open if node is not None else ()
         placed: list[tuple[int, etree._Element]] = []
+        counted: dict[str, int] = {}
         in_order, last = True, -1
         for child in source:
             tag = child.tag
@@ -254,38 +359,74 @@ class FieldModel:
                 continue
             name = tag[tag.rfind("}") + 1:]
             child_node = known.get(name) if known is not None else None
-            if child_node is None and tolerant and known is not None and not any(
-                    wildcard.is_namespace_allowed(tag[1:].partition("}")[0] if tag[0] == "{" else "")
-                    for wildcard in wildcards):  # an xs:any takes only the namespaces it names
-                left_out.append(child)
-                continue
-            if child_node is not None:
+            if tolerant and known is not None:
+                if child_node is None and not any(wildcard.is_namespace_allowed(_namespace(tag))
+                                                  for wildcard in wildcards):  # xs:any takes the namespaces it names
+                    left_out.append((child, UNKNOWN_ELEMENT))
+                    continue
+                if child_node is not None and child_node.max_occurs is not None:
+                    counted[name] = counted.get(name, 0) + 1
+                    if counted[name] > child_node.max_occurs:
+                        left_out.append((child, REPEATED_ELEMENT))
+                        continue
+            if child_node is not None and (tolerant or "*" in forms or _namespace(tag) in forms):
                 new_tag, inner, order = child_node.tag, child_node.namespace, child_node.order
-            elif tolerant:  # under an xs:any: in the namespace of the nearest element the XSD declares
+            elif child_node is None and tolerant:  # under an xs:any: in the namespace of the nearest declared
                 new_tag, inner, order = (f"{{{namespace}}}{name}" if namespace else name), namespace, 1 << 30
-            else:  # strict: as it is, for the XSD to name it
+            else:  # strict, and unknown or in a namespace the entry does not accept: as it is, for the XSD to name
                 new_tag, inner, order = tag, namespace, 1 << 30
+                child_node = None
             copy = etree.SubElement(target, new_tag)
             copy.tail = child.tail
             in_order, last = in_order and order >= last, order
             placed.append((order, copy))
-            self._copy(child, copy, child_node, tolerant, origins, left_out, inner)
+            self._copy(child, copy, child_node, tolerant, forms, origins, left_out, inner)
         if not in_order:
             target[:] = [element for _, element in sorted(placed, key=lambda pair: pair[0])]
 
 
-class Models:
-    """One ``FieldModel`` per XSD, built on first use and shared by every catalog of the process
-    (the test suite and ``hub reload`` load the catalog many times; the XSDs do not change)."""
+def _namespace(tag: str) -> str:
+    return tag[1:].partition("}")[0] if tag[:1] == "{" else ""
 
-    _models: dict[tuple[Path, float], FieldModel] = {}
+
+def schema_files(xsd: Path) -> list[Path]:
+    """An XSD and every file it includes or imports, for telling whether any of them changed."""
+    files, queue = [], [xsd.resolve()]
+    while queue:
+        path = queue.pop()
+        if path in files:
+            continue
+        files.append(path)
+        try:
+            root = etree.parse(str(path)).getroot()
+        except (etree.XMLSyntaxError, OSError):
+            continue
+        for reference in root.iterchildren("{http://www.w3.org/2001/XMLSchema}include",
+                                           "{http://www.w3.org/2001/XMLSchema}import"):
+            location = reference.get("schemaLocation")
+            if location and "://" not in location:
+                queue.append((path.parent / location).resolve())
+    return files
+
+
+class Models:
+    """One ``FieldModel`` per XSD and version of its files, built on first use and shared by every catalog
+    of the process (the test suite and ``hub reload`` load the catalog many times). A catalog asks once
+    per XSD: one reloaded after a schema file changed gets a model of the new files."""
+
+    _models: dict[tuple, FieldModel] = {}
     _lock = threading.Lock()
 
     @classmethod
     def of(cls, xsd: Path) -> FieldModel:
-        key = (xsd, xsd.stat().st_mtime)
+        # mtime and size: an edit within one tick of a coarse file clock is still seen if it changes the size
+        key = tuple((path, stat.st_mtime_ns, stat.st_size)
+                    for path in schema_files(xsd) if path.exists() for stat in (path.stat(),))
         with cls._lock:
             model = cls._models.get(key)
             if model is None:
+                stale = [other for other in cls._models if other and other[0][0] == key[0][0]]
+                for other in stale:  # the same XSD's earlier version: no longer needed
+                    del cls._models[other]
                 model = cls._models[key] = FieldModel(xsd)
             return model

@@ -4,7 +4,7 @@ Rules live in ``routes/*.toml``, read in file-name order::
 
     [[route]]
     name  = "pass-forms-to-zone"
-    type  = "SAS121"                      # or a list of types; "SAS2??" stands for every SAS2xx
+    type  = "SAS121"                      # or a list of types; "SAS2##" stands for every SAS2xx
     from  = ["etps-*"]                    # sending endpoints (glob); omitted: any
     where = ["PassportHead/IoTypecd = 'I'"]  # XPath 1.0 predicates on the business element; all must hold
     to    = [{ endpoint = "zone", map = "sas121-enterprise-to-customs" }]
@@ -116,8 +116,12 @@ class Router:
         if not candidates:
             return None, False
         awaiting = [e for e in candidates if document.business.message_type in e.awaiting]
-        chosen = (awaiting or candidates)[-1]
-        return chosen, len(awaiting or candidates) > 1
+        likely = awaiting or candidates
+        if not owners and len({e.endpoint for e in likely}) > 1:
+            # An answer that names no receiver (H2010's) and whose numbers two parties both used: which
+            # one it answers is not known, and guessing could send one party's result to another.
+            return None, True
+        return likely[-1], len(likely) > 1
 
     def route(self, message_type: str, endpoint: str, document: Document, earlier: list[Earlier] = ()
               ) -> list[Destination]:
@@ -130,14 +134,20 @@ class Router:
                 destinations.append(destination)
 
         unknown_receivers: list[str] = []
+        unclear: list[str] = []
         for rule in self.rules:
             if not rule.matches(message_type, endpoint, document):
                 continue
             for destination in rule.destinations:
                 add(destination)
-            original = self.original(rule, endpoint, list(earlier), document)[0] if rule.answers else None
+            original, ambiguous = self.original(rule, endpoint, list(earlier), document) if rule.answers else (
+                None, False)
             if original is not None:
                 add(Destination(rule.name, original.endpoint))
+            elif ambiguous:
+                parties = sorted({e.endpoint for e in earlier if type_matches(rule.answers, e.message_type)
+                                  and e.endpoint != endpoint})
+                unclear.append(f"it answers documents of {', '.join(parties)}, and names none of them")
             elif rule.to_receivers:
                 for receiver in document.business.receivers:
                     owner = self.endpoint_ids.get(receiver)
@@ -149,6 +159,8 @@ class Router:
             reason = f"no route for {message_type} from endpoint {endpoint}"
             if unknown_receivers:
                 reason += f" (no endpoint owns receiver id {', '.join(unknown_receivers)})"
+            if unclear:
+                reason += f" ({'; '.join(unclear)})"
             raise Unroutable(reason, [Issue(reason)])
         return destinations
 

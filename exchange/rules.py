@@ -35,6 +35,7 @@ from pathlib import Path
 
 from lxml import etree
 
+from .envelope import value_of
 from .errors import ConfigError, Issue
 from .spec import Table, load_toml
 
@@ -131,7 +132,7 @@ class Rules:
             if not wanted(path) or code_list.open:
                 continue
             for element in select(body):
-                value = (element.text or "").strip()
+                value = value_of(element)
                 if value and value not in code_list.codes:
                     issue(element, f"code:{list_name}", f"{value!r} is not a {code_list.name} code "
                                                         f"(schemas/codes/{list_name}.toml)")
@@ -140,7 +141,7 @@ class Rules:
                 continue
             pattern, described = _SHAPES[shape]
             for element in select(body):
-                value = (element.text or "").strip()
+                value = value_of(element)
                 if not value:
                     continue
                 if not pattern.match(value) or (shape == "social-credit-code" and not social_credit_code_valid(value)):
@@ -148,7 +149,7 @@ class Rules:
         for lines, total, quantity, price, tolerance in self.total:
             for _, fields in lines.read(body):
                 amounts = [fields.get(name) for name in (total, quantity, price)]
-                texts = [(a.text or "").strip() if a is not None else "" for a in amounts]
+                texts = [value_of(a) if a is not None else "" for a in amounts]
                 if not all(texts):
                     continue
                 try:
@@ -168,7 +169,7 @@ class Rules:
             offset = None if first_number is None else first_number - 1
             for position, (_, fields) in enumerate(lines.read(body), 1):
                 element = fields.get(number)
-                value = (element.text or "").strip() if element is not None else ""
+                value = value_of(element) if element is not None else ""
                 if not (value.isascii() and value.isdigit()):
                     continue
                 if offset is None:
@@ -186,7 +187,7 @@ class Rules:
                 if not wanted(path):
                     continue
                 for element in select(body):
-                    value = (element.text or "").strip()
+                    value = value_of(element)
                     if value and value not in declarants:
                         issue(element, "declarant", f"the sending endpoint may not declare for enterprise "
                                                     f"{value}; it declares for {', '.join(declarants) or 'none'}")
@@ -200,14 +201,14 @@ class Rules:
                       line=element.sourceline, path=tree.getpath(element), file=file)
                 for path, select, code_list, list_name in self.code if code_list.open
                 for element in select(body)
-                for value in [(element.text or "").strip()] if value and value not in code_list.codes]
+                for value in [value_of(element)] if value and value not in code_list.codes]
 
     def first_number(self, body: etree._Element) -> int | None:
         """The number the first line carries, by the first numbering rule (None: no such rule or number)."""
         for lines, number in self.sequence:
             for _, fields in lines.read(body)[:1]:
                 element = fields.get(number)
-                value = (element.text or "").strip() if element is not None else ""
+                value = value_of(element) if element is not None else ""
                 if value.isascii() and value.isdigit():
                     return int(value)
         return None

@@ -63,6 +63,20 @@ def test_a_route_to_an_endpoint_that_may_not_receive_the_type_fails_lint(config_
     assert "routes/enterprise.toml: route inventory-lists-to-customs: to: endpoint customs may not receive INV101" in err
 
 
+@pytest.mark.parametrize("pattern", ["SAS22I", "SAS2#I", "INV2?"])
+def test_a_type_or_pattern_the_catalog_has_no_member_of_fails_lint_naming_it(config_copy, capsys, pattern):
+    """"#" stands for one digit only: a typo such as SAS22I (letter I for digit 1) is no pattern."""
+    routes = config_copy.parent.parent / "routes" / "receipts.toml"
+    routes.write_text(routes.read_text().replace('type = ["INV2##", "SAS2##"', f'type = ["INV2##", "{pattern}"'))
+    path = endpoint_file(config_copy, "etps-shenyang")
+    path.write_text(path.read_text().replace('"SAS2##", "CommonResponeMessage"', f'"SAS2##", "{pattern}", '
+                                             '"CommonResponeMessage"'))
+    assert hub.main(["--config", str(config_copy), "lint"]) == 1
+    err = capsys.readouterr().err
+    assert f"routes/receipts.toml: route receipts-to-their-receiver: type: {pattern} is not in the catalog" in err
+    assert f"etps-shenyang.toml: may_receive: {pattern} is not a type in " in err
+
+
 def test_a_route_naming_an_unknown_map_fails_lint(config_copy, capsys):
     path = config_copy.parent.parent / "routes" / "enterprise.toml"
     path.write_text(path.read_text().replace('map = "sas121-enterprise-to-customs"', 'map = "nope"'))

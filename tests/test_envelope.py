@@ -90,16 +90,16 @@ def test_single_window_import_message():
     ('<DecImportResponse xmlns="http://www.chinaport.gov.cn/dec"><ResponseCode>0</ResponseCode>'
      '<ErrorMessage/><ClientSeqNo>HC-DEC-20261128-01</ClientSeqNo><SeqNo>080120261000012345</SeqNo>'
      '</DecImportResponse>',
-     {"message_type": "DecImportResponse", "message_id": "HC-DEC-20261128-01/0/080120261000012345",
+     {"message_type": "DecImportResponse", "message_id": "",
       "business_id": "080120261000012345"}),
     ('<DEC_RESULT><CUS_CIQ_NO>C080126000001</CUS_CIQ_NO><ENTRY_ID>080120261000012345</ENTRY_ID>'
      '<NOTICE_DATE>2026-11-28T10:05:00</NOTICE_DATE><CHANNEL>7</CHANNEL></DEC_RESULT>',
      {"message_type": "DEC_RESULT", "business_id": "080120261000012345",
-      "message_id": "C080126000001/7/2026-11-28T10:05:00"}),
+      "message_id": ""}),
     ('<CommonResponeMessage><SeqNo>080120261000012345</SeqNo><EtpsPreentNo>HC2026112800001</EtpsPreentNo>'
      '<CheckInfo/><DealFlag>0</DealFlag></CommonResponeMessage>',
      {"message_type": "CommonResponeMessage", "business_id": "080120261000012345",
-      "message_id": "HC2026112800001/0/080120261000012345"}),
+      "message_id": ""}),
     ('<DecMessage xmlns="http://www.chinaport.gov.cn/dec"><DecSign><ClientSeqNo>HC-1</ClientSeqNo>'
      '<CopCode>2101930123</CopCode></DecSign><DecHead><SeqNo/></DecHead></DecMessage>',
      {"message_type": "DecMessage", "message_id": "HC-1", "sender": "2101930123"}),

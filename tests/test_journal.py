@@ -129,3 +129,20 @@ def test_schema_drift_is_counted_per_type_and_party_on_both_backends(journal_sto
     assert events[0]["detail"]["fields"] == [{"kind": "unknown-element", "element": "newMark", "path": field.path,
                                               "line": 30, "first_seen": first[0]["first_seen"], "count": 2}]
     assert journal.verify_chain() is None
+
+
+def test_a_drift_path_of_any_length_is_counted_on_both_backends(journal_store):
+    """Paths are keyed by their digest: a 4,000-character one (deep or long names) fits every backend's
+    key and is still shown whole."""
+    from exchange.drift import DriftLog
+    from exchange.policy import Drift
+
+    journal = journal_store.open()
+    name = "x" * 4000
+    field = Drift("unknown-element", name, f"/Package/{name}", 3, "m" * 5000)
+    for document_id in ("doc-1", "doc-2"):
+        with journal.transaction():
+            (recorded,) = DriftLog(journal).record(document_id, "INV201", "customs", [field])
+    assert (recorded["path"], recorded["count"]) == (f"/Package/{name}", 2)
+    (event,) = journal.events("doc-2")
+    assert event["detail"]["fields"][0]["path"] == f"/Package/{name}"

@@ -16,7 +16,7 @@ from lxml import etree
 
 import hub
 from exchange import streaming
-from exchange.pipeline import business_fingerprint, process, read_document
+from exchange.pipeline import business_fingerprint, check_document, process, read_document
 from exchange.routing import Router, load_rules
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
@@ -224,3 +224,33 @@ def test_a_type_without_lines_over_the_tree_limit_is_refused_before_parsing(hub_
     big = data.replace(b"</Signature>", b"<!--" + b"x" * (300 * 1024) + b"--></Signature>")
     outcome = process(big, "etps-shenyang", "big.xml", dataclasses.replace(context, limits=limits))
     assert not outcome.accepted and "read as one tree" in outcome.error.reason
+
+
+def _receipt_listing_lines(sample, count: int) -> bytes:
+    line = (b"<BondInvtDt><gdsSeqno>%d</gdsSeqno><gdsMtno>HCM00001</gdsMtno><dclQty>250</dclQty>"
+            b"<fxNewField>1</fxNewField></BondInvtDt>\n")
+    lines = b"".join(line % n for n in range(1, count + 1))
+    return sample("customs/INV201-receipt.xml").read_bytes().replace(b"</BondInvtBsc>", b"</BondInvtBsc>\n" + lines, 1)
+
+
+def test_a_receipt_over_the_streaming_threshold_listing_its_inventorys_lines_is_read_whole(hub_parts, sample):
+    """INV201 has no lines of its own to slice by; the BondInvtDt it lists are no reason to refuse it."""
+    data = _receipt_listing_lines(sample, 2000)
+    assert len(data) > 64 * 1024
+    context = hub_parts(None)
+    kind, document, drift = check_document(data, context)
+    assert (kind.type, len(document.body.findall("{*}BondInvtDt"))) == ("INV201", 2000)
+    assert {(d.kind, d.element) for d in drift} == {("unknown-element", "fxNewField")}
+    assert drift[0].path == "/Package/DataInfo/BussinessData/INV201/BondInvtDt[1]/fxNewField"
+
+
+def test_a_receipt_listing_lines_over_the_tree_limit_is_refused_naming_them(hub_parts, sample):
+    data = _receipt_listing_lines(sample, 2000)
+    context = hub_parts(None)
+    context = dataclasses.replace(context, limits=dataclasses.replace(context.limits, max_tree_bytes=len(data) - 1))
+    outcome = process(data, "customs", "big.xml", context)
+    assert (outcome.accepted, outcome.error.code) == (False, "refused")
+    assert outcome.error.reason == (
+        f"the document is {len(data):,} bytes, over the limit of {len(data) - 1:,} bytes for a document read as "
+        "one tree; only types with declared lines (inventory lists) are read in slices above that: split it into "
+        "pockets")

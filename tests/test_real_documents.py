@@ -146,7 +146,7 @@ def _deployment(tmp_path: Path) -> Path:
     customs = (config / "endpoints" / "customs.toml").read_text()
     customs = re.sub(r"(?m)^ids = .*$", "ids = " + json.dumps(sorted({"CUS0000", "DXPDSWNEMS000001"} | authority)),
                      customs)
-    customs = re.sub(r"(?m)^may_send = .*$", 'may_send = ["INV2??", "SAS2??", "CommonResponeMessage"]', customs)
+    customs = re.sub(r"(?m)^may_send = .*$", 'may_send = ["INV2##", "SAS2##", "CommonResponeMessage"]', customs)
     (config / "endpoints" / "customs.toml").write_text(customs)
     return config / "hub.toml"
 

@@ -140,3 +140,76 @@ def test_a_receipt_goes_only_to_the_party_it_is_addressed_to_even_when_another_s
         assert learnt == []  # Dalian's list did not learn Shenyang's numbers
     finally:
         engine.close()
+
+
+def _with_dalian(tmp_path) -> hub.Engine:
+    """The embedded default plus a second enterprise, Dalian, with its own broker code 2102950789."""
+    config = copy_default_config(tmp_path).parent
+    dalian = (config / "endpoints" / "etps-shenyang.toml").read_text().replace(
+        '"DXPENT0000016069", "2101980456"]', '"DXPENT0000020001", "2102950789"]')
+    dalian = dalian.replace('"2101940123", "2101980456"', '"2102950789"').replace('"etps-shenyang"', '"etps-dalian"')
+    (config / "endpoints" / "etps-dalian.toml").write_text(dalian)
+    return hub.open_engine(hub.assemble(config / "hub.toml", tmp_path / "data"))
+
+
+def test_an_answer_naming_nobody_to_a_number_two_parties_used_is_refused_and_reaches_neither(tmp_path, sample):
+    """H2010's DecImportResponse names no receiver, only the ClientSeqNo: when two enterprises used
+    the same one, the hub cannot know whose it is, and says so rather than guess."""
+    engine = _with_dalian(tmp_path)
+    try:
+        shenyang = sample("h2010/DecMessage-import.xml").read_bytes()
+        dalian = shenyang.replace(b"2101980456", b"2102950789").replace(b"2101940123", b"2102950789")
+        for endpoint, data in (("etps-shenyang", shenyang), ("etps-dalian", dalian),
+                               ("h2010", sample("h2010/DecImportResponse-accepted.xml").read_bytes())):
+            (engine.inbound[endpoint].outbox / "doc.xml").write_bytes(data)
+            engine.run(once=True)
+        states = [(d["endpoint"], d["message_type"], d["state"], d["reason"]) for d in engine.journal.documents()]
+        assert sorted(states) == [
+            ("etps-dalian", "DecMessage", "DELIVERED", ""),
+            ("etps-shenyang", "DecMessage", "DELIVERED", ""),
+            ("h2010", "DecImportResponse", "REJECTED", "no route for DecImportResponse from endpoint h2010 (it answers "
+             "documents of etps-dalian, etps-shenyang, and names none of them)")]
+        inbox = lambda name: sorted(p.name for p in (tmp_path / "data" / name / "InBox").iterdir())
+        assert inbox("etps-shenyang") == inbox("etps-dalian") == []
+    finally:
+        engine.close()
+
+
+def test_a_declaration_naming_no_broker_code_is_refused_as_unauthorised(tmp_path, sample):
+    """A bare DecMessage's sender is its DecSign/CopCode: left empty, it is no one the endpoint may be."""
+    engine = _with_dalian(tmp_path)
+    try:
+        data = sample("h2010/DecMessage-import.xml").read_bytes().replace(
+            b"<CopCode>2101980456</CopCode>\n\t\t<OperName>", b"<CopCode/>\n\t\t<OperName>")
+        assert b"<CopCode/>" in data
+        (engine.inbound["etps-dalian"].outbox / "doc.xml").write_bytes(data)
+        engine.run(once=True)
+        (row,) = engine.journal.documents()
+        assert (row["state"], row["reason"]) == (
+            "REJECTED", "endpoint etps-dalian may not send as (no sender id); its sender ids are "
+            "DXPENT0000020001, 2102950789")
+        assert [p.name[:17] for p in (tmp_path / "data" / "etps-dalian" / "InBox").iterdir()] == ["Failed_DecMessage"]
+    finally:
+        engine.close()
+
+
+def _failure_ack(message: str) -> bytes:
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n<CommonResponeMessage>\n\t<SeqNo/>\n'
+            '\t<EtpsPreentNo>HC2026112800001</EtpsPreentNo>\n'
+            f'\t<CheckInfo>{message}</CheckInfo>\n\t<DealFlag>-1</DealFlag>\n</CommonResponeMessage>\n').encode()
+
+
+def test_two_different_failure_acks_for_one_list_both_reach_the_enterprise(running_hub, sample):
+    """A bare answer carries no message id of its own: only the same bytes twice are a resend."""
+    running_hub.drop("etps-shenyang", sample("etps-shenyang/INV101-import.xml"))
+    running_hub.run_once()
+    for n, message in enumerate(("导入失败：表头[申报地海关]不能为空", "导入失败：表体第2项[商品编码]错误",
+                                 "导入失败：表体第2项[商品编码]错误")):
+        running_hub.drop("customs", _failure_ack(message), f"ack{n}.xml")
+        running_hub.run_once()
+    acks = [d for d in running_hub.journal.documents() if d["message_type"] == "CommonResponeMessage"]
+    assert sorted((d["source_name"], d["message_id"], d["state"]) for d in acks) == [
+        ("ack0.xml", "", "DELIVERED"), ("ack1.xml", "", "DELIVERED"), ("ack2.xml", "", "DUPLICATE")]
+    delivered = sorted(p.read_bytes() for p in running_hub.files("etps-shenyang", "InBox"))
+    assert [b"\xe8\xa1\xa8\xe5\xa4\xb4" in body for body in delivered].count(True) == 1  # 表头: the first
+    assert len(delivered) == 2

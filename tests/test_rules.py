@@ -73,6 +73,13 @@ def test_the_sender_must_declare_for_the_declaring_enterprise(context):
     assert "may not declare for enterprise 2101999999" in issue.message
 
 
+def test_a_comment_inside_the_declaring_enterprise_does_not_hide_it(context):
+    """Rules read a value as its text without comments: <!----> before the number is still the number."""
+    text = INV101.replace("<DclEtpsno>2101980456</DclEtpsno>", "<DclEtpsno><!---->2101999999</DclEtpsno>", 1)
+    (issue,) = only(issues_of(context, text), "declarant")
+    assert "may not declare for enterprise 2101999999" in issue.message
+
+
 def test_rule_violations_reach_the_sender_like_schema_errors(context):
     text = INV101.replace("<DclCurrcd>502</DclCurrcd>", "<DclCurrcd>999</DclCurrcd>", 1)
     outcome = process(text.encode("utf-8"), "etps-shenyang", "x.xml", context)
