@@ -104,52 +104,62 @@ def element_at(tree: etree._ElementTree, lxml_path: str | None) -> etree._Elemen
     return found[0] if isinstance(found, list) and found and isinstance(found[0], etree._Element) else None
 
 
-WINDOW = 500  # siblings validated at a time when one element has more (validate_linear)
+WINDOW = 500  # siblings of one name validated at a time when an element has more children (validate_linear)
+KEEP = 8  # first occurrences of each name kept in every window (validate_linear)
 
 
 def validate_linear(schema: etree.XMLSchema, tree: etree._ElementTree, limit: int, first_only: bool = False
                     ) -> list[tuple[etree._Element | None, int | None, str, str | None]]:
-    """libxml2's findings as (element, line, message, lxml path), at most ``limit``, in time linear in the
-    document. libxml2 goes on past the first error and lxml works out each one's path by counting the
-    element's preceding siblings: 64,000 bad lines under one element cost minutes. So the children of
-    an element with more than ``WINDOW`` are validated a window at a time, each with everything
-    around it; a finding outside the windows is reported once. ``first_only``: stop at the first
-    window that has one (a yes-or-no check)."""
-    crowded = max((parent for parent in tree.getroot().iter() if len(parent) > WINDOW), key=len, default=None)
-    if crowded is None:
+    """libxml2's findings as (element, line, message, lxml path), each once, at most ``limit``, in time
+    linear in the document. libxml2 goes on past the first error and works out each one's path by
+    counting the element's siblings: 64,000 bad lines under one element cost minutes. So an element
+    with more than ``WINDOW`` children (the outermost such: lines inside lines are not windowed) is
+    validated a window at a time: window k holds the first ``KEEP`` and the k-th ``WINDOW`` occurrences
+    of each name among its children, in their places; everything around it stays. A window is an
+    ordered subset of the children with every name in it, so it is valid when the whole is, for
+    content whose repeating parts are single names or choices (no catalog schema repeats a sequence,
+    bounds a name above ``WINDOW`` or requires more than ``KEEP`` of one: tests/test_catalog_coverage.py
+    checks); a line out of order stands after its name's first ones, as in the whole. Comments and
+    processing instructions are left out of the windows (they do not count for validation) unless
+    text follows them. ``first_only``: stop at the first window that has a finding (a yes-or-no check)."""
+    crowded = [parent for parent in tree.getroot().iter()
+               if len(parent) > WINDOW and not any(len(ancestor) > WINDOW for ancestor in parent.iterancestors())]
+    if not crowded:
         schema.validate(tree)
         return [(element_at(tree, entry.path), entry.line or None, entry.message, entry.path)
                 for entry in itertools.islice(schema.error_log, limit)]
-    everyone = list(crowded)
-    # Only the name that repeats most is windowed: its siblings (a head before the lines, a SysId after)
-    # stay in every window, in their places, so the content model sees the order it expects. No catalog
-    # schema bounds a repeating element above WINDOW (tests/test_catalog_coverage.py checks), so a
-    # window holds every maxOccurs violation the whole would.
-    lines = collections.Counter(child.tag for child in everyone).most_common(1)[0][0]
-    repeated = [child for child in everyone if child.tag == lines]
+    children = {parent: list(parent) for parent in crowded}
+    names: dict[etree._Element, dict[str, list[etree._Element]]] = {}
+    for parent, everyone in children.items():
+        names[parent] = {}
+        for child in everyone:
+            if isinstance(child.tag, str):
+                names[parent].setdefault(child.tag, []).append(child)
+    windows = max(len(same) for by_name in names.values() for same in by_name.values()) // WINDOW + 1
     found: list = []
-    seen: set[tuple[str | None, str]] = set()
+    seen: set[tuple[object, str]] = set()
     try:
-        for start in range(0, len(repeated), WINDOW):
-            window = set(repeated[start:start + WINDOW])
-            crowded[:] = [child for child in everyone if child.tag != lines or child in window]
+        for k in range(windows):
+            for parent, everyone in children.items():
+                kept = {id(child) for same in names[parent].values()
+                        for child in same[:KEEP] + same[k * WINDOW:(k + 1) * WINDOW]}
+                parent[:] = [child for child in everyone if id(child) in kept
+                             or (not isinstance(child.tag, str) and (child.tail or "").strip())]
             if schema.validate(tree):
                 continue
             for entry in schema.error_log:
                 element = element_at(tree, entry.path)
-                inside = element is not None and any(ancestor is crowded for ancestor in element.iterancestors())
-                key = (None if inside else entry.path, entry.message)
-                if not inside and key in seen:
+                key = (element if element is not None else entry.path, entry.message)
+                if key in seen:  # an element kept in several windows
                     continue
                 seen.add(key)
                 found.append((element, entry.line or None, entry.message, entry.path))
-                if len(found) >= limit:
-                    return found
-            if first_only:
-                return found
+            if len(found) >= limit or first_only and found:
+                break
     finally:
-        crowded[:] = everyone
-    return found
+        for parent, everyone in children.items():
+            parent[:] = everyone
+    return sorted(found, key=lambda finding: finding[1] or 0)[:limit]  # by line, as the whole would list them
 
 
 def paths_of(root: etree._Element) -> dict[etree._Element, str]:

@@ -47,7 +47,7 @@ from lxml import etree
 
 from .envelope import DEC_NS, DSIG_NS, DXP_NS, Document
 from .errors import ConfigError, Issue, Unroutable
-from .facts import Earlier
+from .facts import Earlier, correlation_keys
 from .spec import Table, load_toml
 from .typenames import type_matches
 
@@ -87,6 +87,19 @@ class Rule:
         return all(bool(predicate(document.body)) for _, predicate in self.predicates)
 
 
+def _closest(candidates: list[Earlier], keys: dict[str, str]) -> list[Earlier]:
+    """The candidates an answer's numbers point at: none that holds another value of a key the answer
+    carries (a declaration with unified number A is not the one an answer about B answers), and of
+    the rest those sharing the most of its numbers (the unified number H2010 gave one party's
+    declaration tells it from another party's that reused the same ClientSeqNo)."""
+    named = {name: value for name, value in keys.items() if name != "business_id"}  # its meaning varies by type
+    consistent = [e for e in candidates
+                  if not any(e.keys.get(name) not in (None, "", value) for name, value in named.items())]
+    shared = {e.document_id: sum(e.keys.get(name) == value for name, value in keys.items()) for e in consistent}
+    best = max(shared.values(), default=0)
+    return [e for e in consistent if shared[e.document_id] == best]
+
+
 class Router:
     def __init__(self, rules: list[Rule], endpoint_ids: dict[str, str]):
         self.rules = rules
@@ -115,12 +128,17 @@ class Router:
                       and (not owners or e.endpoint in owners)]
         if not candidates:
             return None, False
+        if not owners and len({e.endpoint for e in candidates}) > 1:
+            candidates = _closest(candidates, correlation_keys(document.business))
+            if not candidates:  # its numbers contradict every one: it answers none of them
+                return None, False
+            if len({e.endpoint for e in candidates}) > 1:
+                # An answer that names no receiver (H2010's) whose numbers two parties both used, and
+                # no number tells them apart: which one it answers is not known, and a guess could
+                # send one party's result to another.
+                return None, True
         awaiting = [e for e in candidates if document.business.message_type in e.awaiting]
         likely = awaiting or candidates
-        if not owners and len({e.endpoint for e in likely}) > 1:
-            # An answer that names no receiver (H2010's) and whose numbers two parties both used: which
-            # one it answers is not known, and guessing could send one party's result to another.
-            return None, True
         return likely[-1], len(likely) > 1
 
     def route(self, message_type: str, endpoint: str, document: Document, earlier: list[Earlier] = ()

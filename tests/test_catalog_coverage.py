@@ -140,14 +140,26 @@ def test_a_dxp_wrapper_that_breaks_its_own_schema_is_refused_though_its_content_
     assert any("ver" in issue.message for issue in caught.value.issues)  # ... the wrapper is not
 
 
-def test_no_schema_bounds_a_repeating_element_above_the_validation_window():
-    """Crowded parents are validated WINDOW children at a time (exchange/policy.py): a bound above
-    WINDOW would never be seen exceeded by a window, so none may exist."""
-    from exchange.policy import WINDOW
+@pytest.mark.parametrize("bound", ["maxOccurs", "minOccurs"])
+def test_no_schema_bounds_a_repeating_element_beyond_what_a_validation_window_sees(bound):
+    """Crowded parents are validated WINDOW occurrences of a name at a time, KEEP of a name whose own
+    windows are done (exchange/policy.py): a maxOccurs above WINDOW would never be seen exceeded, a
+    minOccurs above KEEP would be seen missing where it is not."""
+    from exchange.policy import KEEP, WINDOW
 
     schemas = CONFIG.parent.parent / "schemas"
     bounds = {(path.relative_to(schemas).as_posix(), int(value))
               for path in schemas.rglob("*.xsd")
-              for value in re.findall(r'maxOccurs="(\d+)"', path.read_text(encoding="utf-8"))}
+              for value in re.findall(bound + r'="(\d+)"', path.read_text(encoding="utf-8"))}
     assert bounds, "the schemas were not found"
-    assert [(path, value) for path, value in bounds if value > WINDOW] == []
+    assert [(path, value) for path, value in bounds if value > (WINDOW if bound == "maxOccurs" else KEEP)] == []
+
+
+def test_no_schema_repeats_a_sequence_that_validation_windows_would_split():
+    """A window keeps some occurrences of each name: a repeated sequence (A, B)+ split by name would
+    no longer pair them. Repeated single names and choices keep their validity in any ordered subset."""
+    schemas = CONFIG.parent.parent / "schemas"
+    repeated = [(path.name, group) for path in schemas.rglob("*.xsd")
+                for group in re.findall(r"<xs:(?:sequence|all|group)\b[^>]*maxOccurs=\"(?!1\")[^\"]*\"",
+                                        path.read_text(encoding="utf-8"))]
+    assert repeated == []

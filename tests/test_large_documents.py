@@ -19,7 +19,7 @@ from exchange import streaming
 from exchange.pipeline import business_fingerprint, check_document, process, read_document
 from exchange.routing import Router, load_rules
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+sys.path.append(str(Path(__file__).resolve().parent.parent / "bench"))  # last: bench/console.py is no package
 from documents import write_inventory  # noqa: E402
 
 CONFIG = Path(__file__).resolve().parent.parent / "config" / "hub.toml"

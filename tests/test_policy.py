@@ -445,3 +445,25 @@ def test_a_field_added_to_a_schema_is_read_after_a_reload_without_a_restart(tmp_
         "\n    </xs:all>", '\n      <xs:element name="fxCheckFlag" type="CodeOrEmpty" minOccurs="0"/>\n    </xs:all>'),
         1), encoding="utf-8")
     assert drift() == []
+
+
+def test_two_business_blocks_naming_two_numbers_are_refused_even_when_the_xsd_allows_both(context):
+    """SAS222 may carry several SasPassportBsc: valid as it is, yet which pass form it answers is unknown."""
+    sas222 = SAMPLES / "catalog" / "SAS222-customs.xml"
+    second = ("<SasPassportBsc><passportNo>Z0801I261128999999999999</passportNo>"
+              "<rltNo>QD080126I000099999</rltNo></SasPassportBsc></SAS222>")
+    data = edited(sas222, "</SAS222>", second)
+    with pytest.raises(InvalidDocument) as caught:
+        check_document(data, context)
+    assert [(i.path, i.message.split(" appears")[0]) for i in caught.value.issues] == [
+        ("/Package/DataInfo/BussinessData/SAS222/SasPassportBsc[2]/passportNo", "SasPassportBsc/passportNo"),
+        ("/Package/DataInfo/BussinessData/SAS222/SasPassportBsc[2]/rltNo", "SasPassportBsc/rltNo")]
+
+
+@pytest.mark.parametrize("unknown", ["", "<fxCheckFlag>1</fxCheckFlag>"])
+def test_a_needed_number_with_an_ideographic_space_gets_one_outcome_as_it_is_or_copied(context, unknown):
+    """Needed values are judged by one engine whether or not the document needed a copy."""
+    text = RECEIPT_TEXT.replace(BAD_ID[0], "<businessId>QD0801\u300026I000012345</businessId>" + unknown)
+    with pytest.raises(InvalidDocument) as caught:
+        check_document(text.encode("utf-8"), context)
+    assert [i.path for i in caught.value.issues] == [f"{HDE}/businessId"]

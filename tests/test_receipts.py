@@ -213,3 +213,29 @@ def test_two_different_failure_acks_for_one_list_both_reach_the_enterprise(runni
     delivered = sorted(p.read_bytes() for p in running_hub.files("etps-shenyang", "InBox"))
     assert [b"\xe8\xa1\xa8\xe5\xa4\xb4" in body for body in delivered].count(True) == 1  # 表头: the first
     assert len(delivered) == 2
+
+
+def test_the_number_h2010_gave_one_partys_declaration_tells_its_answers_from_anothers(tmp_path, sample):
+    """Shenyang's declaration learns its unified number from its first answer; Dalian then reuses the
+    ClientSeqNo. Each later answer goes by the unified number it carries, to the one declaration that
+    holds it (or, for a new one, to the one holding none), never to the other party."""
+    engine = _with_dalian(tmp_path)
+    try:
+        shenyang = sample("h2010/DecMessage-import.xml").read_bytes()
+        dalian = shenyang.replace(b"2101980456", b"2102950789").replace(b"2101940123", b"2102950789")
+        answer = sample("h2010/DecImportResponse-accepted.xml").read_bytes()
+        again = answer.replace("导入成功".encode(), "导入成功 (2)".encode())
+        for_dalian = answer.replace(b"I20260000801234567", b"I20260000801239999")
+        for endpoint, name, data in (("etps-shenyang", "1.xml", shenyang), ("h2010", "2.xml", answer),
+                                     ("etps-dalian", "3.xml", dalian), ("h2010", "4.xml", again),
+                                     ("h2010", "5.xml", for_dalian)):
+            (engine.inbound[endpoint].outbox / name).write_bytes(data)
+            engine.run(once=True)
+        answers = {d["source_name"]: d for d in engine.journal.documents() if d["endpoint"] == "h2010"}
+        assert {name: row["state"] for name, row in answers.items()} == {
+            "2.xml": "DELIVERED", "4.xml": "DELIVERED", "5.xml": "DELIVERED"}
+        delivered = {name: [e["endpoint"] for e in engine.journal.events(row["document_id"])
+                            if e["kind"] == "DELIVERED"] for name, row in answers.items()}
+        assert delivered == {"2.xml": ["etps-shenyang"], "4.xml": ["etps-shenyang"], "5.xml": ["etps-dalian"]}
+    finally:
+        engine.close()
