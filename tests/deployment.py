@@ -137,6 +137,18 @@ def wait_until(condition, timeout: float = 60.0, step: float = 0.1):
     return condition()
 
 
+class Printed:
+    """What the hub printed so far (pytest's capsys, read as it comes), to wait on a line, never a time."""
+
+    def __init__(self, capsys):
+        self.capsys, self.out, self.err = capsys, "", ""
+
+    def shows(self, text: str) -> bool:
+        out, err = self.capsys.readouterr()
+        self.out, self.err = self.out + out, self.err + err
+        return text in self.err
+
+
 class Arrivals:
     """What a party has received so far: each document's bytes and the identities it came under."""
 
@@ -157,5 +169,5 @@ def numbered(sample: bytes, number: int) -> bytes:
     return sample[:start] + sample[start:end][:-6] + b"%06d" % number + sample[end:]
 
 
-__all__ = ["AmqpParty", "Arrivals", "FolderParty", "RunningHub", "deploy", "journal_count", "numbered", "wait_until",
+__all__ = ["AmqpParty", "Arrivals", "FolderParty", "Printed", "RunningHub", "deploy", "journal_count", "numbered", "wait_until",
            "write_deployment"]

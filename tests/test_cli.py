@@ -28,9 +28,11 @@ def test_validate_lists_every_error_with_file_line_and_path(capsys):
     bad = SAMPLES / "invalid/INV101-several-errors.xml"
     code, out, _ = run(capsys, "validate", str(SAMPLES / "etps-shenyang/INV101-import.xml"), str(bad))
     assert code == 1
-    error_lines = [line for line in out.splitlines() if line.startswith(f"  {bad}:line ")]
-    assert len(error_lines) >= 3
-    assert all("/Signature/" in line for line in error_lines)
+    error_lines = [line.split(": ", 2)[:2] for line in out.splitlines() if line.startswith(f"  {bad}:line ")]
+    lines = "/Signature/Object/Package/DataInfo/BussinessData/InvtMessage/"
+    assert error_lines == [[f"  {bad}:line 34", lines + "InvtHeadType/BondInvtNo"],
+                           [f"  {bad}:line 66", lines + "InvtListType[2]/DclUnitcd"],
+                           [f"  {bad}:line 67", lines + "InvtListType[3]/DclQty"]]
 
 
 def test_validate_json_reports_structured_issues(capsys):
@@ -38,7 +40,14 @@ def test_validate_json_reports_structured_issues(capsys):
     assert code == 1
     (result,) = json.loads(out)
     assert result["status"] == "invalid"
-    assert all({"file", "line", "path", "message"} <= set(issue) for issue in result["issues"])
+    lines = "/Signature/Object/Package/DataInfo/BussinessData/InvtMessage/"
+    assert [(issue["line"], issue["path"], issue["message"]) for issue in result["issues"]] == [
+        (34, lines + "InvtHeadType/BondInvtNo",
+         "value doesn't match any pattern of ['QD[0-9]{4}[0-9]{2}[IE][0-9]{9}']"),
+        (66, lines + "InvtListType[2]/DclUnitcd", "Unexpected child with tag 'DclUnitcd' at position 4. Tag 'GdsNm' "
+                                                   "expected."),
+        (67, lines + "InvtListType[3]/DclQty", "invalid value 'abc' for xs:decimal")]
+    assert {issue["file"] for issue in result["issues"]} == {str(SAMPLES / "invalid/INV101-several-errors.xml")}
 
 
 def test_validate_refuses_hostile_input_with_the_reason(capsys):

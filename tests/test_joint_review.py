@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import time
 
 from lxml import etree
 
 import hub
 from conftest import SAMPLES
+from deployment import wait_until
+from exchange.journal import Journal
 
 AGENCIES = ("customs", "tax", "safe", "commerce", "market", "ciq")
 R = {"r": "urn:customs-hub:review:1"}
@@ -87,7 +88,7 @@ def test_when_time_is_up_the_silent_agencies_are_named_and_late_verdicts_are_kep
     for agency in ("customs", "tax", "commerce", "market"):
         running_hub.drop(f"agency-{agency}", verdict(agency))
     running_hub.run_once()
-    time.sleep(0.4)
+    assert wait_until(running_hub.journal.due_gathers, timeout=10, step=0.02)  # time is up
     engine.scan_interval = 0.0
     running_hub.run_once()
     root = decision(running_hub)
@@ -150,7 +151,9 @@ def test_verdicts_that_waited_while_the_hub_was_down_count_before_time_runs_out(
     running_hub.engine.close()  # the hub stops; the agencies answer; time runs out meanwhile
     for agency in AGENCIES:
         running_hub.drop(f"agency-{agency}", verdict(agency))
-    time.sleep(0.4)
+    stopped = Journal(running_hub.data_dir / "journal.sqlite", readonly=True)
+    assert wait_until(stopped.due_gathers, timeout=10, step=0.02)  # time ran out while the hub was down
+    stopped.close()
     running_hub.engine = hub.open_engine(running_hub.assembly)
     running_hub.journal = running_hub.engine.journal
     running_hub.engine.context = dataclasses.replace(running_hub.engine.context, gathers=engine.context.gathers)

@@ -117,8 +117,10 @@ def test_configuration_reloads_under_a_running_hub_without_losing_a_document(tmp
         result = subprocess.run([*cli, "reload"], capture_output=True, text=True)
         assert result.returncode == 2 and "agency-port.toml: transport: is required" in result.stderr
         assert "keeps its configuration" in result.stderr
+        refusals = (tmp_path / "hub.log").read_text().count("config.reload_refused")
         running.send_signal(signal.SIGHUP)  # even when signalled directly
-        time.sleep(0.5)
+        assert wait_until(lambda: (tmp_path / "hub.log").read_text().count("config.reload_refused") > refusals,
+                          timeout=30, step=0.05)
         assert running.poll() is None
         broken.unlink()
         # a valid new endpoint and route are taken up while documents flow

@@ -8,12 +8,11 @@ twice under two identities: a copy sent again after a lost confirm keeps its mes
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
 from conftest import SAMPLES
-from deployment import Arrivals, RunningHub, deploy, numbered, wait_until
+from deployment import Arrivals, Printed, RunningHub, deploy, journal_count, numbered, wait_until
 from servers import Sshd, close_all_rabbitmq_connections
 
 pytestmark = [pytest.mark.amqp, pytest.mark.sftp]
@@ -64,13 +63,14 @@ def test_connections_closed_under_the_hub_lose_nothing(tmp_path, broker, sshd, c
     count = 1500
     arrivals = Arrivals(enterprise)
 
-    def cut_connections():
-        for delay in (0.4, 1.2):
-            time.sleep(delay)
+    def cut_connections(running):
+        for taken in (300, 900):  # in the middle of the burst, twice
+            wait_until(lambda: journal_count(running.data_dir / "journal.sqlite",
+                                             "SELECT COUNT(*) FROM documents") >= taken, timeout=60, step=0.02)
             close_all_rabbitmq_connections()
 
-    cutter = threading.Thread(target=cut_connections)
     with RunningHub(config) as running:
+        cutter = threading.Thread(target=cut_connections, args=(running,))
         cutter.start()
         for start in range(0, count, 100):
             broker.publish_many("customs", [(f"receipt-{n}", numbered(INV201, n)) for n in range(start, start + 100)])
@@ -93,20 +93,21 @@ def test_an_sftp_server_restarted_mid_poll_loses_nothing(tmp_path, broker, sshd,
     enterprise, customs = parties["etps-shenyang"], parties["customs"]
     count = 400
     arrivals = Arrivals(customs)
+    printed = Printed(capsys)
 
     for number in range(count):
         enterprise.put(f"INV101-{number:04d}.xml", numbered(INV101, number))
     with RunningHub(config) as running:
         assert wait_until(lambda: 20 <= len(enterprise.settled()), timeout=30, step=0.01)
         sshd.stop()  # in the middle of reading the backlog
-        time.sleep(1.0)
+        assert wait_until(lambda: printed.shows("endpoint.receive_failed"), timeout=30, step=0.05)  # it noticed
         sshd.start()
         assert wait_until(lambda: arrivals.at_least(count), timeout=120, step=0.5), \
             f"only {len(arrivals.identities)} of {count} arrived"
         assert wait_until(lambda: len(enterprise.settled()) == count, timeout=60)
         assert wait_until(lambda: _delivered_count(running) == count, timeout=30)
         documents = running.journal().documents()
-    assert "endpoint etps-shenyang" in capsys.readouterr().err  # the hub saw the server go away
+    assert printed.shows("endpoint etps-shenyang")  # the hub saw the server go away, and said which
     assert set(arrivals.identities) == {numbered(INV101, n) for n in range(count)}
     assert all(len(ids) == 1 for ids in arrivals.identities.values())
     assert enterprise.names("OutBox") == [] and enterprise.parked() == []
@@ -124,14 +125,14 @@ def test_a_partner_with_a_changed_host_key_is_refused(tmp_path, broker, capsys):
         server.new_host_key()  # the server was replaced, or someone sits in between
         server.start()
         enterprise.put("INV101-import.xml", INV101)
+        printed = Printed(capsys)
         with RunningHub(config) as running:
-            time.sleep(1.5)  # many polls
+            assert wait_until(lambda: printed.shows(f"host key {server.host_key_sha256} does not match the pinned"),
+                              timeout=30, step=0.05)
             documents = running.journal().documents()
         assert documents == []  # nothing was read from the server it cannot identify
         assert enterprise.names("OutBox") == ["INV101-import.xml"]
-        errors = capsys.readouterr().err
-        assert f"host key {server.host_key_sha256} does not match the pinned" in errors
-        assert "endpoint etps-shenyang" in errors
+        assert printed.shows("endpoint etps-shenyang")
     finally:
         server.stop()
 
@@ -142,12 +143,13 @@ def test_a_wrong_password_is_reported_by_endpoint_and_never_logged(tmp_path, bro
     config, parties = deploy(tmp_path, {"etps-shenyang": "sftp", "customs": "amqp", "zone": "amqp"}, broker, sshd)
     customs_file = config.parent / "endpoints" / "customs.toml"
     customs_file.write_text(customs_file.read_text().replace('"HUB_TEST_AMQP_PASSWORD"', '"HUB_TEST_WRONG_PASSWORD"'))
+    printed = Printed(capsys)
     with RunningHub(config):
         parties["etps-shenyang"].put("INV101-import.xml", INV101)
-        time.sleep(1.5)  # it is taken in, and its delivery to customs fails and is retried
-    output = capsys.readouterr()
-    assert "endpoint customs" in output.err and "ACCESS_REFUSED" in output.err
-    assert secret not in output.err + output.out
+        # it is taken in, and its delivery to customs fails for the password, and is retried
+        assert wait_until(lambda: printed.shows("ACCESS_REFUSED"), timeout=30, step=0.05)
+    assert printed.shows("endpoint customs")
+    assert secret not in printed.err + printed.out
     for path in tmp_path.rglob("*"):
         if path.is_file():
             assert secret.encode() not in path.read_bytes(), path

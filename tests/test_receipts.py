@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import time
 
 from lxml import etree
 
 import hub
 from conftest import HOME, copy_default_config
+from deployment import wait_until
+from exchange.journal import now
 from exchange.routing import Router
 
 INV202_KEYS = ("080120261000012345", "QD080126I000012345", "I20260000801234567")
@@ -67,7 +68,8 @@ def test_an_overdue_receipt_raises_an_alert_and_a_late_one_is_recorded_as_late(r
     engine.context = dataclasses.replace(engine.context, router=Router(rules, router.endpoint_ids))
     running_hub.drop("etps-shenyang", sample("etps-shenyang/INV101-import.xml"))
     running_hub.run_once()
-    time.sleep(0.3)
+    (waiting,) = running_hub.journal.expectations()
+    assert wait_until(lambda: now() > waiting["due_at"], timeout=10, step=0.02)  # the receipt is overdue now
     running_hub.engine.scan_interval = 0.0
     running_hub.run_once()
     (original,) = running_hub.journal.documents()

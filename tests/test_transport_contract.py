@@ -191,11 +191,12 @@ def test_sftp_a_file_still_being_written_waits_for_the_settle_time(tmp_path, ssh
         growing = party.folder / "OutBox" / "growing.xml"
         growing.write_bytes(b"<doc>part one")
         assert inbound.receive(10) == []  # seen for the first time: not settled
-        growing.write_bytes(b"<doc>part one, part two</doc>")
-        time.sleep(0.6)
-        assert inbound.receive(10) == []  # it changed since: wait again
-        time.sleep(0.6)
-        (item,) = receive_all(inbound, 1, timeout=3)
+        seen = time.monotonic()
+        while time.monotonic() < seen + 0.3:  # the clock is what this test is about: 0.3 s into the settle time
+            assert inbound.receive(10) == []
+        growing.write_bytes(b"<doc>part one, part two</doc>")  # it changes: its settle time starts again
+        (item,) = receive_all(inbound, 1, timeout=5)
+        assert time.monotonic() - seen >= 0.3 + 0.5  # not taken 0.5 s after it was first seen
         assert item.message.body == b"<doc>part one, part two</doc>"
     finally:
         inbound.close()
