@@ -102,7 +102,7 @@ class ReadModel:
 
     def _endpoints(self, journal: Journal) -> list[dict]:
         pending = {r["b"]: r["n"] for r in journal.rows(
-            "SELECT b, SUM(n) AS n FROM counts WHERE scope='delivery' AND state=? GROUP BY b", (j.PENDING,))}
+            "SELECT b, CAST(SUM(n) AS BIGINT) AS n FROM counts WHERE scope='delivery' AND state=? GROUP BY b", (j.PENDING,))}
         status = journal.rows("SELECT * FROM endpoint_status ORDER BY endpoint, node")
         stale = _ago(seconds=STALE_SECONDS)
         for row in status:
@@ -157,7 +157,7 @@ class ReadModel:
         """Parties as nodes, (source → destination) deliveries as edges with totals, errors and rate."""
         with self.journal() as journal:
             counts = journal.rows("SELECT a, b, state, n FROM counts WHERE scope='delivery' AND n != 0")
-            refused = journal.rows("SELECT a, SUM(n) AS n FROM counts WHERE scope='document' AND state IN (?, ?)"
+            refused = journal.rows("SELECT a, CAST(SUM(n) AS BIGINT) AS n FROM counts WHERE scope='document' AND state IN (?, ?)"
                                    " GROUP BY a", (j.REJECTED, j.FAILED))
             recent = journal.rows("SELECT source, endpoint, COUNT(*) AS n FROM deliveries WHERE created_at >= ?"
                                   " GROUP BY source, endpoint", (_ago(minutes=10),))

@@ -981,7 +981,7 @@ class Journal:
 
     def counts(self) -> dict:
         """Documents and deliveries by state (``hub status``)."""
-        by_state = "SELECT state, SUM(n) FROM counts WHERE scope=? AND n != 0 GROUP BY state"
+        by_state = "SELECT state, CAST(SUM(n) AS BIGINT) FROM counts WHERE scope=? AND n != 0 GROUP BY state"
         return {"documents": dict(self._db.execute(by_state, ("document",)).fetchall()),
                 "deliveries": dict(self._db.execute(by_state, ("delivery",)).fetchall())}
 

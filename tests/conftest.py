@@ -49,11 +49,12 @@ def context(assembly):
 
 
 class Hub:
-    """The embedded default running in-process on a private data folder."""
+    """The embedded default running in-process on a private data folder (and, with ``config``, another
+    journal: see ``Backend``)."""
 
-    def __init__(self, data_dir: Path):
-        self.data_dir = data_dir
-        self.assembly = hub.assemble(CONFIG, data_dir)
+    def __init__(self, data_dir: Path, config: Path = CONFIG):
+        self.data_dir, self.config = data_dir, config
+        self.assembly = hub.assemble(config, data_dir)
         self.engine = hub.open_engine(self.assembly)
         self.journal = self.engine.journal
 
@@ -81,8 +82,10 @@ class Hub:
 
 
 @pytest.fixture
-def running_hub(tmp_path):
-    instance = Hub(tmp_path / "data")
+def running_hub(tmp_path, backend):
+    """The embedded default running in-process, its journal on each backend in turn."""
+    instance = Hub(tmp_path / "data", backend.configure(copy_default_config(tmp_path)))
+    instance.backend = backend
     yield instance
     instance.close()
 
@@ -136,19 +139,36 @@ def broker(rabbitmq):
 PG_DSN = "host=127.0.0.1 port=5432 dbname=journal user=journal password=journal connect_timeout=5"
 
 
-class JournalStore:
-    """One empty journal in a backend, and a raw connection past the Journal (an operator's, or an attacker's)."""
+PG_PASSWORD_ENV = "HUB_TEST_JOURNAL_PASSWORD"
+os.environ.setdefault(PG_PASSWORD_ENV, "journal")  # the tests' role (tests/services.sh), read as a deployment would
 
-    def __init__(self, backend: str, tmp_path: Path):
-        self.backend = backend
-        self.path = tmp_path / "journal.sqlite"
+
+class Backend:
+    """Where a test's journal lives: a SQLite file, or a private schema of the tests' PostgreSQL database
+    (dropped after the test); and a raw connection past the Journal (an operator's, or an attacker's)."""
+
+    def __init__(self, name: str, path: Path):
+        self.name = name
+        self.path = path  # the SQLite file
         self.schema = f"test_{os.getpid()}_{uuid.uuid4().hex[:10]}"
         self.opened: list = []
+
+    def configure(self, config: Path) -> Path:
+        """``config`` (a hub.toml) with its ``[journal]`` table on this backend; returns it."""
+        import re
+
+        if self.name == "postgres":
+            table = (f'[journal]\nbackend = "postgres"\ndsn = "host=127.0.0.1 port=5432 dbname=journal user=journal '
+                     f'connect_timeout=5"\npassword_env = "{PG_PASSWORD_ENV}"\nschema = "{self.schema}"\n\n')
+            text = config.read_text()
+            text, found = re.subn(r"^\[journal\]\n(?:(?!\[)[^\n]*\n)*", table, text, flags=re.M)
+            config.write_text(text if found else text + "\n" + table)
+        return config
 
     def open(self, readonly: bool = False):
         from exchange.journal import Journal, PostgresDatabase
 
-        if self.backend == "sqlite":
+        if self.name == "sqlite":
             journal = Journal(self.path, readonly)
         else:
             journal = Journal(PostgresDatabase(PG_DSN, self.schema, readonly))
@@ -156,7 +176,7 @@ class JournalStore:
         return journal
 
     def raw(self, sql: str, params: tuple = ()) -> list:
-        if self.backend == "sqlite":
+        if self.name == "sqlite":
             db = sqlite3.connect(self.path, isolation_level=None)
             try:
                 return db.execute(sql, params).fetchall()
@@ -169,10 +189,18 @@ class JournalStore:
             cursor = db.execute(sql.replace("?", "%s"), params)
             return cursor.fetchall() if cursor.description else []
 
+    def unguard(self, change: str) -> None:
+        """Drop the guard that keeps events from being changed ("update") or removed ("delete"), as
+        someone with the owner's rights can."""
+        if self.name == "sqlite":
+            self.raw(f"DROP TRIGGER events_are_append_only_{change}")
+        else:
+            self.raw("ALTER TABLE events DISABLE TRIGGER events_are_append_only_row")
+
     def drop(self) -> None:
         for journal in self.opened:
             journal.close()
-        if self.backend == "postgres":
+        if self.name == "postgres":
             import psycopg
 
             with psycopg.connect(PG_DSN, autocommit=True) as db:
@@ -180,7 +208,16 @@ class JournalStore:
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
+def backend(request, tmp_path):
+    """Each journal backend in turn, for a hub whose data folder is tmp_path/data."""
+    chosen = Backend(request.param, tmp_path / "data" / "journal.sqlite")
+    yield chosen
+    chosen.drop()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
 def journal_store(request, tmp_path):
-    store = JournalStore(request.param, tmp_path)
+    """An empty journal on each backend in turn."""
+    store = Backend(request.param, tmp_path / "journal.sqlite")
     yield store
     store.drop()

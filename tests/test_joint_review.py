@@ -11,14 +11,14 @@ from lxml import etree
 import hub
 from conftest import SAMPLES
 from deployment import wait_until
-from exchange.journal import Journal
+from exchange.journal import open_journal
 
 AGENCIES = ("customs", "tax", "safe", "commerce", "market", "ciq")
 R = {"r": "urn:customs-hub:review:1"}
 
 
 def cli(running_hub, *args: str) -> int:
-    return hub.main(["--data-dir", str(running_hub.data_dir), *args])
+    return hub.main(["--config", str(running_hub.config), "--data-dir", str(running_hub.data_dir), *args])
 
 
 def verdict(agency: str, **changes: str) -> bytes:
@@ -151,7 +151,7 @@ def test_verdicts_that_waited_while_the_hub_was_down_count_before_time_runs_out(
     running_hub.engine.close()  # the hub stops; the agencies answer; time runs out meanwhile
     for agency in AGENCIES:
         running_hub.drop(f"agency-{agency}", verdict(agency))
-    stopped = Journal(running_hub.data_dir / "journal.sqlite", readonly=True)
+    stopped = open_journal(running_hub.assembly.settings.journal, readonly=True)
     assert wait_until(stopped.due_gathers, timeout=10, step=0.02)  # time ran out while the hub was down
     stopped.close()
     running_hub.engine = hub.open_engine(running_hub.assembly)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import sqlite3
 
 import hub
 from exchange.config import RetryPolicy
 
 
 def cli(running_hub, *args: str) -> int:
-    return hub.main(["--data-dir", str(running_hub.data_dir), *args])
+    return hub.main(["--config", str(running_hub.config), "--data-dir", str(running_hub.data_dir), *args])
 
 
 def _break_customs(running_hub):
@@ -110,12 +109,10 @@ def test_audit_verify_names_the_first_altered_event(running_hub, sample, capsys)
     capsys.readouterr()
     assert cli(running_hub, "audit", "verify") == 0
     assert "is whole" in capsys.readouterr().out
-    db = sqlite3.connect(running_hub.data_dir / "journal.sqlite")
-    db.execute("DROP TRIGGER events_are_append_only_update")
-    seq, document_id = db.execute("SELECT seq, document_id FROM events WHERE kind='VALIDATED' LIMIT 1").fetchone()
-    db.execute("UPDATE events SET reason='nothing to see' WHERE seq=?", (seq,))
-    db.commit()
-    db.close()
+    running_hub.backend.unguard("update")
+    ((seq, document_id),) = running_hub.backend.raw(
+        "SELECT seq, document_id FROM events WHERE kind='VALIDATED' ORDER BY seq LIMIT 1")
+    running_hub.backend.raw("UPDATE events SET reason='nothing to see' WHERE seq=?", (seq,))
     assert cli(running_hub, "audit", "verify", "--json") == 3
     report = json.loads(capsys.readouterr().out)
     assert report["broken"]["seq"] == seq and report["broken"]["document_id"] == document_id

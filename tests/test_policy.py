@@ -285,7 +285,7 @@ def test_drift_is_journaled_and_counted_per_type_and_party_and_the_receipt_still
     assert event_text(drift_events[1][0]).startswith(f"accepted with schema drift: unknown-element {path} (first seen ")
     assert journal.verify_chain() is None  # the drift events are in the hash chain like any other
     capsys.readouterr()
-    assert hub.main(["--data-dir", str(running_hub.data_dir), "status"]) == 0
+    assert hub.main(["--config", str(running_hub.config), "--data-dir", str(running_hub.data_dir), "status"]) == 0
     assert capsys.readouterr().out.splitlines()[-2:] == [
         "schema drift: 1 field authorities sent that the schemas do not describe (the console's Drift page has "
         "them all)", "  INV201 from customs: fxCheckFlag (unknown-element, 2 documents)"]

@@ -18,7 +18,7 @@ INV202_KEYS = ("080120261000012345", "QD080126I000012345", "I20260000801234567")
 
 
 def cli(running_hub, *args: str) -> int:
-    return hub.main(["--data-dir", str(running_hub.data_dir), *args])
+    return hub.main(["--config", str(running_hub.config), "--data-dir", str(running_hub.data_dir), *args])
 
 
 def _by_type(running_hub) -> dict[str, dict]:
@@ -118,9 +118,10 @@ def test_a_clearance_result_no_zone_list_names_is_answered_as_unroutable(running
     assert len(running_hub.files("h2010", "InBox")) == 1  # the sender is told why
 
 
-def test_a_receipt_goes_only_to_the_party_it_is_addressed_to_even_when_another_shares_its_numbers(tmp_path, sample):
+def test_a_receipt_goes_only_to_the_party_it_is_addressed_to_even_when_another_shares_its_numbers(tmp_path, sample,
+                                                                                                   backend):
     """Two enterprises number their lists alike; customs' receipt for one never reaches the other."""
-    config = copy_default_config(tmp_path).parent
+    config = backend.configure(copy_default_config(tmp_path)).parent
     dalian = (config / "endpoints" / "etps-shenyang.toml").read_text().replace(
         '"DXPENT0000016069", "2101980456"]', '"DXPENT0000020001"]')
     dalian = dalian.replace('"2101940123", "2101980456"', '"2102950789"').replace('"etps-shenyang"', '"etps-dalian"')
@@ -144,9 +145,9 @@ def test_a_receipt_goes_only_to_the_party_it_is_addressed_to_even_when_another_s
         engine.close()
 
 
-def _with_dalian(tmp_path) -> hub.Engine:
+def _with_dalian(tmp_path, backend) -> hub.Engine:
     """The embedded default plus a second enterprise, Dalian, with its own broker code 2102950789."""
-    config = copy_default_config(tmp_path).parent
+    config = backend.configure(copy_default_config(tmp_path)).parent
     dalian = (config / "endpoints" / "etps-shenyang.toml").read_text().replace(
         '"DXPENT0000016069", "2101980456"]', '"DXPENT0000020001", "2102950789"]')
     dalian = dalian.replace('"2101940123", "2101980456"', '"2102950789"').replace('"etps-shenyang"', '"etps-dalian"')
@@ -154,10 +155,11 @@ def _with_dalian(tmp_path) -> hub.Engine:
     return hub.open_engine(hub.assemble(config / "hub.toml", tmp_path / "data"))
 
 
-def test_an_answer_naming_nobody_to_a_number_two_parties_used_is_refused_and_reaches_neither(tmp_path, sample):
+def test_an_answer_naming_nobody_to_a_number_two_parties_used_is_refused_and_reaches_neither(tmp_path, sample,
+                                                                                            backend):
     """H2010's DecImportResponse names no receiver, only the ClientSeqNo: when two enterprises used
     the same one, the hub cannot know whose it is, and says so rather than guess."""
-    engine = _with_dalian(tmp_path)
+    engine = _with_dalian(tmp_path, backend)
     try:
         shenyang = sample("h2010/DecMessage-import.xml").read_bytes()
         dalian = shenyang.replace(b"2101980456", b"2102950789").replace(b"2101940123", b"2102950789")
@@ -177,9 +179,9 @@ def test_an_answer_naming_nobody_to_a_number_two_parties_used_is_refused_and_rea
         engine.close()
 
 
-def test_a_declaration_naming_no_broker_code_is_refused_as_unauthorised(tmp_path, sample):
+def test_a_declaration_naming_no_broker_code_is_refused_as_unauthorised(tmp_path, sample, backend):
     """A bare DecMessage's sender is its DecSign/CopCode: left empty, it is no one the endpoint may be."""
-    engine = _with_dalian(tmp_path)
+    engine = _with_dalian(tmp_path, backend)
     try:
         data = sample("h2010/DecMessage-import.xml").read_bytes().replace(
             b"<CopCode>2101980456</CopCode>\n\t\t<OperName>", b"<CopCode/>\n\t\t<OperName>")
@@ -217,11 +219,11 @@ def test_two_different_failure_acks_for_one_list_both_reach_the_enterprise(runni
     assert len(delivered) == 2
 
 
-def test_the_number_h2010_gave_one_partys_declaration_tells_its_answers_from_anothers(tmp_path, sample):
+def test_the_number_h2010_gave_one_partys_declaration_tells_its_answers_from_anothers(tmp_path, sample, backend):
     """Shenyang's declaration learns its unified number from its first answer; Dalian then reuses the
     ClientSeqNo. Each later answer goes by the unified number it carries, to the one declaration that
     holds it (or, for a new one, to the one holding none), never to the other party."""
-    engine = _with_dalian(tmp_path)
+    engine = _with_dalian(tmp_path, backend)
     try:
         shenyang = sample("h2010/DecMessage-import.xml").read_bytes()
         dalian = shenyang.replace(b"2101980456", b"2102950789").replace(b"2101940123", b"2102950789")
