@@ -13,10 +13,8 @@ import subprocess
 import time
 from pathlib import Path
 
-import paramiko
 import pika
 
-from adapters.sftp import fingerprint
 
 SSHD = "/usr/sbin/sshd"
 
@@ -82,7 +80,11 @@ MaxSessions 100
 
     @property
     def host_key_sha256(self) -> str:
-        return fingerprint(paramiko.Ed25519Key.from_private_key_file(str(self.host_key)))
+        """The host key's fingerprint as an operator gets it from the partner: `ssh-keygen -lf`
+        (never the hub's own fingerprint(), which would then be checked against itself)."""
+        printed = subprocess.run(["ssh-keygen", "-lf", str(self.host_key.with_suffix(".pub"))], check=True,
+                                 capture_output=True, text=True).stdout
+        return printed.split()[1]  # "256 SHA256:... comment (ED25519)"
 
     def start(self) -> None:
         log = self.root / "sshd.log"
@@ -204,6 +206,10 @@ class Broker:
             return self._retrying(passive)
         except pika.exceptions.ChannelClosedByBroker:  # NOT_FOUND: nobody declared it yet
             return 0
+
+    def waiting(self, queue: str) -> int:
+        """How many messages a queue holds ready for a consumer (unacknowledged ones do not count)."""
+        return self._retrying(lambda channel: channel.queue_declare(queue, passive=True).method.message_count)
 
     def publish(self, name: str, body: bytes, message_id: str) -> None:
         """What the party does: put a document in the queue the hub consumes (confirmed)."""

@@ -10,6 +10,7 @@ import pytest
 import hub
 from exchange.config import load_endpoints, load_settings
 from exchange.errors import ConfigError
+from exchange.spec import Table
 
 from conftest import HOME
 
@@ -148,3 +149,16 @@ def test_an_sftp_endpoint_without_a_pinned_host_key_is_refused(config_copy, caps
         'kind = "sftp"\nhost = "sftp.example.cn"\nusername = "hub"\nprivate_key_file = "/etc/hub/key"'))
     assert hub.main(["--config", str(config_copy), "lint"]) == 1
     assert "host_key_sha256: pin the server's host key" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("written, seconds", [("90s", 90.0), ("30m", 1800.0), ("2h", 7200.0), ("1d", 86400.0),
+                                              ("1.5m", 90.0), (" 30m ", 1800.0), (45, 45.0), (0.25, 0.25)])
+def test_a_duration_is_read_in_every_form_it_is_written(written, seconds):
+    assert Table({"within": written}, "routes/x.toml", "").duration("within") == seconds
+
+
+@pytest.mark.parametrize("written", ["30 minutes", "30", "m", "-5m", "0s", 0, "30M"])
+def test_a_duration_in_no_known_form_is_refused_with_the_value(written):
+    with pytest.raises(ConfigError) as caught:
+        Table({"within": written}, "routes/x.toml", "").duration("within")
+    assert caught.value.key == "within" and repr(written) in str(caught.value)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from datetime import datetime
 
 from lxml import etree
 
@@ -187,3 +188,11 @@ def test_a_decision_the_stylesheet_gets_wrong_is_held_listed_and_decided_again_o
     assert result["decided"] == ["DECIDED"]
     running_hub.run_once()
     assert decision(running_hub).findtext("r:Decision", namespaces=R) == "INCOMPLETE"
+
+
+def test_the_review_is_due_within_the_written_duration(running_hub):
+    """routes/review.toml gives the six agencies `within = "30m"`: 1,800 s from the application."""
+    application = apply(running_hub)
+    (gathering,) = running_hub.journal.gathers_started_by(application["document_id"])
+    due = datetime.fromisoformat(gathering["due_at"]) - datetime.fromisoformat(gathering["opened_at"])
+    assert 1800 <= due.total_seconds() < 1801

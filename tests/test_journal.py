@@ -57,6 +57,25 @@ def test_altering_a_stored_event_breaks_the_chain_at_that_event(journal_store):
     assert journal_store.open(readonly=True).verify_chain() == 3
 
 
+@pytest.mark.parametrize("column, value", [
+    ("document_id", "D9"), ("at", "2026-01-01T00:00:00.000000+00:00"), ("kind", "DELIVERED"),
+    ("endpoint", "zone"), ("route", "another-route"), ("reason", "changed"), ("detail", '{"n": 4}'),
+    ("hash", "0" * 64)])
+def test_altering_any_field_of_an_event_breaks_the_chain_at_that_event(journal_store, column, value):
+    """Every field an event stores is in its hash (or is its hash): none can be changed unseen."""
+    journal = journal_store.open()
+    with journal.transaction():
+        for number in range(5):
+            journal.append(f"D{number}", "RECEIVED", endpoint="customs", route="lists", reason="ok",
+                           detail={"n": number})
+    journal.close()
+    journal_store.unguard("update")
+    journal_store.raw(f"UPDATE events SET {column}=? WHERE seq=3", (value,))
+    report = journal_store.open(readonly=True).audit()
+    assert (report["broken"]["seq"], report["events"]) == (3, 2)  # the first two still verify
+    assert report["broken"]["why"] == "its content does not match its hash: it was altered after it was written"
+
+
 def test_a_savepoint_undoes_one_document_and_keeps_the_chain_whole(journal_store):
     journal = journal_store.open()
     with journal.transaction():

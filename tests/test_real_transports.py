@@ -153,3 +153,33 @@ def test_a_wrong_password_is_reported_by_endpoint_and_never_logged(tmp_path, bro
     for path in tmp_path.rglob("*"):
         if path.is_file():
             assert secret.encode() not in path.read_bytes(), path
+
+
+def test_a_copy_the_broker_refuses_is_tried_again_then_dead_and_never_counted_delivered(tmp_path, broker):
+    """Customs owns its queues (declare = false), and its queue takes no more messages: RabbitMQ
+    answers each publish with a nack. The delivery is tried max_attempts times, then DEAD."""
+    config, parties = deploy(tmp_path, {"etps-shenyang": "local", "customs": "amqp", "zone": "local"}, broker)
+    customs_file = config.parent / "endpoints" / "customs.toml"
+    text = customs_file.read_text().replace("[transport]\n", "[delivery]\nmax_attempts = 3\nfirst_delay = 0.05\n"
+                                                                "max_delay = 0.05\n\n[transport]\n")
+    customs_file.write_text(text + "declare = false\n")
+    channel = broker.channel()
+    for queue in (broker.receive_queue("customs"), broker.send_queue("customs")):
+        channel.exchange_declare(f"{queue}.dlx", exchange_type="fanout", durable=True)
+    channel.queue_declare(broker.receive_queue("customs"), durable=True)
+    channel.queue_declare(broker.send_queue("customs"), durable=True,  # full, and refusing what comes
+                          arguments={"x-max-length": 0, "x-overflow": "reject-publish"})
+    channel.exchange_declare(f"{broker.prefix}.hub.to-customs", exchange_type="direct", durable=True)
+    channel.queue_bind(broker.send_queue("customs"), f"{broker.prefix}.hub.to-customs", routing_key="customs")
+    channel.close()
+
+    parties["etps-shenyang"].put("INV101-import.xml", INV101)
+    with RunningHub(config) as running:
+        journal = running.data_dir / "journal.sqlite"
+        assert wait_until(lambda: journal_count(journal, "SELECT COUNT(*) FROM deliveries WHERE state='DEAD'"),
+                          timeout=30, step=0.05)
+        (document,) = running.journal().documents()
+        (delivery,) = running.journal().deliveries(document["document_id"])
+    assert (document["state"], delivery["state"], delivery["attempts"]) == ("ACCEPTED", "DEAD", 3)
+    assert delivery["last_error"] == "the broker refused the message (nack)"
+    assert parties["customs"].delivered() == []

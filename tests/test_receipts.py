@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from datetime import datetime
 
+import pytest
 from lxml import etree
 
 import hub
@@ -89,12 +91,20 @@ def test_an_overdue_receipt_raises_an_alert_and_a_late_one_is_recorded_as_late(r
     assert "LATE     INV201 from customs" in capsys.readouterr().out
 
 
-def test_a_clearance_result_for_a_zone_list_sends_the_zone_its_closing_notice(running_hub, sample):
+@pytest.mark.parametrize("result_sample, action, text", [
+    ("h2010/DEC_RESULT-cleared.xml", "CLOSE",
+     "报关单 080120261000456789 回执通道 7 为结关通道：关联核注清单 QD080126I000012345 自动结关"),
+    ("h2010/DEC_RESULT-inspection.xml", "HOLD",
+     "报关单 080120261000456789 回执通道 C 不在结关通道 (7) 之中：核注清单 QD080126I000012345 保持未结关"),
+])
+def test_a_clearance_result_for_a_zone_list_sends_the_zone_its_closing_notice(running_hub, sample, result_sample,
+                                                                             action, text):
+    """Channel 7 closes the zone's list; any other (an inspection notice, C) holds it open."""
     running_hub.drop("etps-shenyang", sample("etps-shenyang/INV101-import.xml"))
     running_hub.run_once()
     running_hub.drop("customs", sample("customs/INV202-receipt.xml"))  # names the list and the declaration
     running_hub.run_once()
-    running_hub.drop("h2010", sample("h2010/DEC_RESULT-cleared.xml"))
+    running_hub.drop("h2010", sample(result_sample))
     running_hub.run_once()
     result = _by_type(running_hub)["DEC_RESULT"]
     assert result["state"] == "DELIVERED", result
@@ -103,7 +113,8 @@ def test_a_clearance_result_for_a_zone_list_sends_the_zone_its_closing_notice(ru
     ns = {"z": "urn:customs-hub:zone:1"}
     assert root.findtext("z:BondInvtNo", namespaces=ns) == "QD080126I000012345"
     assert root.findtext("z:EntryId", namespaces=ns) == "080120261000456789"
-    assert root.findtext("z:ClosingInstruction/z:Action", namespaces=ns) == "CLOSE"
+    assert (root.findtext("z:ClosingInstruction/z:Action", namespaces=ns),
+            root.findtext("z:ClosingInstruction/z:Text", namespaces=ns)) == (action, text)
     converted = [e for e in running_hub.journal.events(result["document_id"]) if e["kind"] == "CONVERTED"]
     assert converted[0]["detail"]["params"] == {"bondInvtNo": "QD080126I000012345"}
 
@@ -243,3 +254,15 @@ def test_the_number_h2010_gave_one_partys_declaration_tells_its_answers_from_ano
         assert delivered == {"2.xml": ["etps-shenyang"], "4.xml": ["etps-shenyang"], "5.xml": ["etps-dalian"]}
     finally:
         engine.close()
+
+
+def test_the_receipt_a_route_awaits_is_due_within_the_written_duration(running_hub, sample):
+    """routes/enterprise.toml awaits customs' INV201 `within = "30m"`: due 1,800 s after the list was
+    delivered, not 30 s (no deadline overridden here)."""
+    running_hub.drop("etps-shenyang", sample("etps-shenyang/INV101-import.xml"))
+    running_hub.run_once()
+    (expectation,) = running_hub.journal.expectations()
+    assert (expectation["receipt_type"], expectation["endpoint"], expectation["within_s"]) == ("INV201", "customs",
+                                                                                              1800.0)
+    due = datetime.fromisoformat(expectation["due_at"]) - datetime.fromisoformat(expectation["updated_at"])
+    assert 1800 <= due.total_seconds() < 1801
