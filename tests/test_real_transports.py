@@ -1,5 +1,6 @@
 """The hub on real servers: enterprises over SFTP, customs and the zone system over AMQP,
-including connections cut under it, an SFTP server restarted mid-poll and a changed host key.
+including connections cut under it, an SFTP server restarted mid-poll, a changed host key, a
+broker that refuses a copy, dead deliveries resubmitted, and the joint review's agencies on AMQP.
 
 In every fault test each document arrives, none is lost, and no destination gets a document
 twice under two identities: a copy sent again after a lost confirm keeps its message id.
@@ -7,12 +8,16 @@ twice under two identities: a copy sent again after a lost confirm keeps its mes
 
 from __future__ import annotations
 
+import json
+import re
 import threading
 
 import pytest
+from lxml import etree
 
-from conftest import SAMPLES
-from deployment import Arrivals, Printed, RunningHub, deploy, journal_count, numbered, wait_until
+import hub
+from conftest import SAMPLES, copy_default_config
+from deployment import AmqpParty, Arrivals, Printed, RunningHub, deploy, journal_count, numbered, wait_until
 from servers import Sshd, close_all_rabbitmq_connections
 
 pytestmark = [pytest.mark.amqp, pytest.mark.sftp]
@@ -159,20 +164,8 @@ def test_a_copy_the_broker_refuses_is_tried_again_then_dead_and_never_counted_de
     """Customs owns its queues (declare = false), and its queue takes no more messages: RabbitMQ
     answers each publish with a nack. The delivery is tried max_attempts times, then DEAD."""
     config, parties = deploy(tmp_path, {"etps-shenyang": "local", "customs": "amqp", "zone": "local"}, broker)
-    customs_file = config.parent / "endpoints" / "customs.toml"
-    text = customs_file.read_text().replace("[transport]\n", "[delivery]\nmax_attempts = 3\nfirst_delay = 0.05\n"
-                                                                "max_delay = 0.05\n\n[transport]\n")
-    customs_file.write_text(text + "declare = false\n")
-    channel = broker.channel()
-    for queue in (broker.receive_queue("customs"), broker.send_queue("customs")):
-        channel.exchange_declare(f"{queue}.dlx", exchange_type="fanout", durable=True)
-    channel.queue_declare(broker.receive_queue("customs"), durable=True)
-    channel.queue_declare(broker.send_queue("customs"), durable=True,  # full, and refusing what comes
-                          arguments={"x-max-length": 0, "x-overflow": "reject-publish"})
-    channel.exchange_declare(f"{broker.prefix}.hub.to-customs", exchange_type="direct", durable=True)
-    channel.queue_bind(broker.send_queue("customs"), f"{broker.prefix}.hub.to-customs", routing_key="customs")
-    channel.close()
-
+    _patient_twice(config.parent / "endpoints" / "customs.toml", "declare = false\n")
+    _refusing_customs_queue(broker)
     parties["etps-shenyang"].put("INV101-import.xml", INV101)
     with RunningHub(config) as running:
         journal = running.data_dir / "journal.sqlite"
@@ -180,6 +173,109 @@ def test_a_copy_the_broker_refuses_is_tried_again_then_dead_and_never_counted_de
                           timeout=30, step=0.05)
         (document,) = running.journal().documents()
         (delivery,) = running.journal().deliveries(document["document_id"])
-    assert (document["state"], delivery["state"], delivery["attempts"]) == ("ACCEPTED", "DEAD", 3)
+    assert (document["state"], delivery["state"], delivery["attempts"]) == ("ACCEPTED", "DEAD", 2)
     assert delivery["last_error"] == "the broker refused the message (nack)"
     assert parties["customs"].delivered() == []
+
+
+def _refusing_customs_queue(broker) -> None:
+    """Customs' queues as customs declares them (the hub only checks them: declare = false), with the
+    queue the hub delivers into full and refusing more: RabbitMQ nacks every publish."""
+    channel = broker.channel()
+    for queue in (broker.receive_queue("customs"), broker.send_queue("customs")):
+        channel.exchange_declare(f"{queue}.dlx", exchange_type="fanout", durable=True)
+    channel.queue_declare(broker.receive_queue("customs"), durable=True)
+    channel.queue_declare(broker.send_queue("customs"), durable=True,
+                          arguments={"x-max-length": 0, "x-overflow": "reject-publish"})
+    channel.exchange_declare(f"{broker.prefix}.hub.to-customs", exchange_type="direct", durable=True)
+    channel.queue_bind(broker.send_queue("customs"), f"{broker.prefix}.hub.to-customs", routing_key="customs")
+    channel.close()
+
+
+def _patient_twice(endpoint_file, extra: str = "") -> None:
+    """Two attempts, a twentieth of a second apart, then DEAD (what [delivery] in an endpoint file sets)."""
+    text = endpoint_file.read_text().replace(
+        "[transport]\n", "[delivery]\nmax_attempts = 2\nfirst_delay = 0.05\nmax_delay = 0.05\n\n[transport]\n")
+    endpoint_file.write_text(text + extra)
+
+
+def _resubmit(config, delivery_id: str, capsys) -> str:
+    capsys.readouterr()
+    assert hub.main(["--config", str(config), "resubmit", delivery_id, "--reason", "the partner is back",
+                     "--by", "li.ming"]) == 0
+    return capsys.readouterr().out
+
+
+@pytest.mark.parametrize("kind", ["amqp", "sftp"])
+def test_a_dead_delivery_resubmitted_once_the_partner_is_back_arrives_once(tmp_path, broker, sshd, capsys, kind):
+    config, parties = deploy(tmp_path, {"etps-shenyang": "local", "customs": kind, "zone": "local"}, broker, sshd)
+    customs = parties["customs"]
+    if kind == "amqp":
+        _patient_twice(config.parent / "endpoints" / "customs.toml", "declare = false\n")
+        _refusing_customs_queue(broker)
+    else:  # the partner's InBox is not a folder: every upload fails
+        _patient_twice(config.parent / "endpoints" / "customs.toml")
+        (customs.folder / "InBox").rmdir()
+        (customs.folder / "InBox").write_text("not a folder")
+    parties["etps-shenyang"].put("INV101-import.xml", INV101)
+    with RunningHub(config) as running:
+        journal = running.data_dir / "journal.sqlite"
+        assert wait_until(lambda: journal_count(journal, "SELECT COUNT(*) FROM deliveries WHERE state='DEAD'"),
+                          timeout=30, step=0.05)
+        (document,) = running.journal().documents()
+        (dead,) = running.journal().deliveries(document["document_id"])
+        if kind == "amqp":  # customs lifts its limit
+            channel = broker.channel()
+            channel.queue_delete(broker.send_queue("customs"))
+            channel.queue_declare(broker.send_queue("customs"), durable=True)
+            channel.queue_bind(broker.send_queue("customs"), f"{broker.prefix}.hub.to-customs", routing_key="customs")
+            channel.close()
+        else:  # customs mends its folder
+            (customs.folder / "InBox").unlink()
+            (customs.folder / "InBox").mkdir()
+        assert _resubmit(config, dead["delivery_id"], capsys) == (
+            f"document {document['document_id']}: 1 delivery(ies) queued again ({dead['delivery_id']}); "
+            "the running hub sends them\n")
+        assert wait_until(lambda: journal_count(journal, "SELECT COUNT(*) FROM deliveries WHERE state='DELIVERED'"),
+                          timeout=30, step=0.05)
+        arrived = wait_until(customs.delivered, timeout=10, step=0.05)
+        (delivery,) = running.journal().deliveries(document["document_id"])
+        kinds = [e["kind"] for e in running.journal().events(document["document_id"])]
+    assert len(arrived) == 1 and arrived[0][1] == INV101  # once, with its bytes
+    assert customs.delivered() == ([] if kind == "amqp" else arrived)  # nothing more came (AMQP: taken already)
+    assert (delivery["delivery_id"], delivery["state"]) == (dead["delivery_id"], "DELIVERED")
+    assert kinds.count("RESUBMITTED") == 1 and kinds.count("DELIVERED") == 1 and kinds[-1] == "DELIVERED"
+
+
+def test_a_joint_review_runs_over_amqp_from_application_to_decision(tmp_path, broker):
+    """The six agencies on RabbitMQ: each gets only its part of the application, and the verdicts
+    they publish become one decision in the enterprise's folder."""
+    config = copy_default_config(tmp_path)
+    config.write_text(re.sub(r'^data_dir = "[^"]*"', f'data_dir = "{tmp_path / "data"}"', config.read_text(),
+                             flags=re.M))
+    agencies = ("customs", "tax", "safe", "commerce", "market", "ciq")
+    for agency in agencies:
+        endpoint_file = config.parent / "endpoints" / f"agency-{agency}.toml"
+        text = endpoint_file.read_text()
+        transport = "".join(f"{key} = {json.dumps(value)}\n" for key, value in broker.transport(f"agency-{agency}").items())
+        endpoint_file.write_text(text[:text.index("[transport]")] + "[transport]\n" + transport)
+    parties = {agency: AmqpParty(broker, f"agency-{agency}") for agency in agencies}
+    outbox, inbox = (tmp_path / "data" / "etps-shenyang" / box for box in ("OutBox", "InBox"))
+    with RunningHub(config):
+        outbox.mkdir(parents=True, exist_ok=True)
+        (outbox / "REVIEW101.xml").write_bytes((SAMPLES / "catalog/REVIEW101-hub-application.xml").read_bytes())
+        parts = {agency: wait_until(party.delivered, timeout=30, step=0.05) for agency, party in parties.items()}
+        for agency, party in parties.items():
+            party.put(f"verdict-{agency}", (SAMPLES / f"review/{agency.upper()}-verdict.xml").read_bytes())
+        decided = wait_until(lambda: [p for p in inbox.iterdir() if p.name.startswith("REVIEW131_")]
+                             if inbox.exists() else [], timeout=30, step=0.05)
+    ns = {"r": "urn:customs-hub:review:1"}
+    assert {agency: [etree.fromstring(body).findtext("r:Agency", namespaces=ns) for _, body in received]
+            for agency, received in parts.items()} == {agency: [agency.upper()] for agency in agencies}
+    (decision,) = decided
+    root = etree.fromstring(decision.read_bytes())
+    assert root.findtext("r:Decision", namespaces=ns) == "INCOMPLETE"  # SAFE needs more information
+    assert {r.findtext("r:Agency", namespaces=ns): r.findtext("r:Verdict", namespaces=ns)
+            for r in root.findall("r:AgencyResult", ns)} == {
+        "CUSTOMS": "APPROVED", "TAX": "APPROVED", "SAFE": "NEEDS_INFO", "COMMERCE": "APPROVED", "MARKET": "APPROVED",
+        "CIQ": "APPROVED"}
