@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test bench lint mutate clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,8 +28,23 @@ bench: $(STAMP)
 	tests/services.sh
 	$(BIN)/python bench/transports.py
 
+# Mutation testing of the modules where a bug loses or forges documents (not part of `make test`; slow:
+# tens of minutes a module). MODULES="envelope gathering" runs some (tools/mutate.py --list names them);
+# MUTATE_FLAGS="--report-dir DIR" puts the surviving mutants elsewhere than mutants/survivors/.
+MUTATE_STAMP := $(VENV)/.installed-mutate
+MODULES ?=
+MUTATE_FLAGS ?=
+
+$(MUTATE_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,mutate]'
+	touch $(MUTATE_STAMP)
+
+mutate: $(MUTATE_STAMP)
+	tests/services.sh
+	$(BIN)/python tools/mutate.py $(MUTATE_FLAGS) $(MODULES)
+
 lint: $(STAMP)
 	$(BIN)/hub lint
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) var mutants

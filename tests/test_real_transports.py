@@ -105,7 +105,8 @@ def test_an_sftp_server_restarted_mid_poll_loses_nothing(tmp_path, broker, sshd,
     with RunningHub(config) as running:
         assert wait_until(lambda: 20 <= len(enterprise.settled()), timeout=30, step=0.01)
         sshd.stop()  # in the middle of reading the backlog
-        assert wait_until(lambda: printed.shows("endpoint.receive_failed"), timeout=30, step=0.05)  # it noticed
+        assert wait_until(lambda: printed.shows("endpoint.receive_failed"), timeout=60, step=0.05), \
+            printed.err[-3000:]  # it noticed the server is gone
         sshd.start()
         assert wait_until(lambda: arrivals.at_least(count), timeout=120, step=0.5), \
             f"only {len(arrivals.identities)} of {count} arrived"
