@@ -37,7 +37,6 @@ GATHER_NS = "urn:customs-hub:gather:1"
 @dataclass(frozen=True)
 class Gather:
     name: str
-    file: str
     start: str
     answer: str
     key: str
@@ -63,7 +62,7 @@ def gather_from(table: Table, folder: Path) -> Gather:
         transform = etree.XSLT(etree.parse(str(xsl)), access_control=etree.XSLTAccessControl.DENY_ALL)
     except (etree.XSLTParseError, etree.XMLSyntaxError, OSError) as exc:
         raise ConfigError(table.file, table.key("xsl"), f"the stylesheet does not compile: {exc}") from exc
-    return Gather(name=table.str("name"), file=table.file, start=table.str("start"), answer=table.str("answer"),
+    return Gather(name=table.str("name"), start=table.str("start"), answer=table.str("answer"),
                   key=table.str("key"), member=table.str("member"), members=members,
                   within=table.duration("within"), decision=table.str("decision"), xsl=xsl, transform=transform)
 
