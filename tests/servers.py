@@ -139,7 +139,21 @@ def rabbitmq_connection() -> pika.BlockingConnection:
             "127.0.0.1", 5672, credentials=pika.PlainCredentials("guest", "guest"), connection_attempts=3,
             retry_delay=1))
     except pika.exceptions.AMQPError as exc:
-        raise RuntimeError(f"RabbitMQ is not reachable on 127.0.0.1:5672 ({exc!r}): run tests/services.sh") from exc
+        raise RuntimeError(f"RabbitMQ is not reachable on 127.0.0.1:5672 ({exc!r}): run tests/services.sh\n"
+                           f"{_rabbitmq_diagnosis()}") from exc
+
+
+def _rabbitmq_diagnosis() -> str:
+    """What the broker says of itself, for a failure that would otherwise say only 'timeout'."""
+    diagnostics = shutil.which("rabbitmq-diagnostics") or "/usr/sbin/rabbitmq-diagnostics"
+    lines = []
+    for check in ("check_running", "check_local_alarms", "check_port_connectivity"):
+        try:
+            done = subprocess.run([diagnostics, "-q", check], capture_output=True, text=True, timeout=60)
+            lines.append(f"rabbitmq-diagnostics {check}: exit {done.returncode} {(done.stdout + done.stderr).strip()}")
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            lines.append(f"rabbitmq-diagnostics {check}: {exc}")
+    return "\n".join(lines)
 
 
 def close_all_rabbitmq_connections() -> None:
